@@ -1,0 +1,116 @@
+// Command citest runs Penah's whole test suite, the same way on a developer's machine and in CI:
+// formatting, vet, the race-enabled tests, a short run of every fuzz target and the flow checks.
+// It is the README's test command and what .ci/run executes.
+//
+//	go run ./cmd/citest              # everything
+//	go run ./cmd/citest -fuzztime 2m # fuzz longer
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// step is one part of the suite.
+type step struct {
+	name string
+	args []string
+	// emptyOutput asks that the command print nothing (gofmt -l).
+	emptyOutput bool
+}
+
+func main() {
+	fuzztime := flag.Duration("fuzztime", 5*time.Second, "how long each fuzz target runs")
+	flag.Parse()
+
+	steps := []step{
+		{name: "gofmt", args: []string{"gofmt", "-l", "."}, emptyOutput: true},
+		{name: "vet", args: []string{"go", "vet", "./..."}},
+		{name: "test", args: []string{"go", "test", "-race", "-count=1", "./..."}},
+		{name: "flows check", args: []string{"go", "run", "./cmd/penah", "flows", "check"}},
+		{name: "flows test", args: []string{"go", "run", "./cmd/penah", "flows", "test"}},
+	}
+	targets, err := fuzzTargets(".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "citest:", err)
+		os.Exit(1)
+	}
+	for _, t := range targets {
+		steps = append(steps, step{
+			name: "fuzz " + t.name,
+			args: []string{"go", "test", "-run=^$", "-fuzz=^" + t.name + "$", "-fuzztime=" + fuzztime.String(), "./" + t.dir},
+		})
+	}
+
+	passed, failed := 0, 0
+	for _, s := range steps {
+		fmt.Printf("=== %s: %s\n", s.name, strings.Join(s.args, " "))
+		cmd := exec.Command(s.args[0], s.args[1:]...)
+		cmd.Stderr = os.Stderr
+		var err error
+		if s.emptyOutput {
+			var out []byte
+			out, err = cmd.Output()
+			if err == nil && len(out) > 0 {
+				os.Stdout.Write(out)
+				err = fmt.Errorf("unexpected output")
+			}
+		} else {
+			cmd.Stdout = os.Stdout
+			err = cmd.Run()
+		}
+		if err != nil {
+			failed++
+			fmt.Printf("--- FAIL %s: %v\n", s.name, err)
+			continue
+		}
+		passed++
+	}
+	fmt.Printf("citest: %d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+type fuzzTarget struct{ dir, name string }
+
+var fuzzRe = regexp.MustCompile(`^func (Fuzz\w+)\(\w+ \*testing\.F\)`)
+
+// fuzzTargets finds every fuzz function in the module's test files.
+func fuzzTargets(root string) ([]fuzzTarget, error) {
+	var out []fuzzTarget
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata" || d.Name() == "penah-data") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if m := fuzzRe.FindStringSubmatch(sc.Text()); m != nil {
+				out = append(out, fuzzTarget{dir: filepath.Dir(path), name: m[1]})
+			}
+		}
+		return sc.Err()
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].dir+out[i].name < out[j].dir+out[j].name })
+	return out, err
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+)
+
+// errUsage marks a command line that could not be understood (exit code 2).
+var errUsage = errors.New("usage")
+
+// errReported marks a failure whose details the command already printed (exit code 1).
+var errReported = errors.New("failed")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `Penah — a protection-referral bot.
+
+Usage:
+  penah chat [--data DIR] [--flow ID] [--lang-hint CODE] [--resume] [--bidi auto|visual|logical]
+        talk to the flows in the terminal, exactly as on Telegram; a submitted case is shown as an
+        officer would see it
+  penah flows check [FILE...]   check flows (default: the built-in ones); non-zero exit on any error
+  penah flows graph FILE|ID     print a Mermaid diagram of a flow
+  penah flows test [DIR]        replay the golden transcripts (default: flows/testdata/transcripts)
+
+Environment: PENAH_DATA (data directory, default ./penah-data).
+`
+
+// env reads configuration; tests pass a map instead of os.Getenv.
+type env func(string) string
+
+// run is the whole program behind main, callable from tests.
+func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "chat":
+		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "flows":
+		return runFlows(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "penah: unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+// newLogger logs to w as text. Only ids, blind indexes and error classes are ever logged.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// isTerminal reports whether f is an interactive terminal.
+func isTerminal(r any) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

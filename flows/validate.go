@@ -1,0 +1,616 @@
+package flows
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/penahbot/penah/locales"
+)
+
+// Severity says whether a problem blocks publishing.
+type Severity int
+
+// Severities.
+const (
+	Error Severity = iota + 1
+	Warning
+)
+
+// Problem is one thing the validator found. It always names the file and line, and the state and
+// language when the problem has one.
+type Problem struct {
+	Severity Severity
+	File     string
+	Line     int
+	State    StateID
+	Lang     locales.Lang
+	Msg      string
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d: ", p.File, p.Line)
+	if p.Severity == Warning {
+		b.WriteString("warning: ")
+	} else {
+		b.WriteString("error: ")
+	}
+	if p.State != "" {
+		fmt.Fprintf(&b, "state %q: ", p.State)
+	}
+	if p.Lang != "" {
+		fmt.Fprintf(&b, "[%s] ", p.Lang)
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Problems is the validator's report.
+type Problems []Problem
+
+// Errors returns only the problems that block publishing.
+func (ps Problems) Errors() Problems {
+	var out Problems
+	for _, p := range ps {
+		if p.Severity == Error {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Chrome button ids. They start with '~' so they never collide with a flow's choice ids.
+const (
+	ChromeBack = ChoiceID("~back")
+	ChromeSkip = ChoiceID("~skip")
+	ChromeDone = ChoiceID("~done")
+	ChromeExit = ChoiceID("~exit")
+)
+
+// CallbackData is what a flow button carries back: flow, revision, state and choice, so a press on
+// an old message is recognised. The validator checks that it fits MaxCallbackBytes.
+func CallbackData(flow ID, rev int, state StateID, choice ChoiceID) string {
+	return fmt.Sprintf("%s:%d:%s:%s", flow, rev, state, choice)
+}
+
+var (
+	flowIDRe   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	choiceIDRe = regexp.MustCompile(`^[a-z0-9_]+$`)
+	placeRe    = regexp.MustCompile(`\{[^{}\s]*\}`)
+)
+
+// Placeholders texts may contain.
+const (
+	PlaceAnswers = "{answers}"
+	PlaceRef     = "{ref}"
+	PlaceCode    = "{code}"
+)
+
+// TextLen counts a text as Telegram does: in UTF-16 code units.
+func TextLen(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// Validate checks a flow against every rule of the publish gate and returns what it found,
+// errors first in file order. A flow with no errors may be published.
+func Validate(f *Flow) Problems {
+	v := &validator{f: f}
+	v.flowLevel()
+	fields := v.states()
+	v.conditions(fields)
+	v.graph()
+	sort.SliceStable(v.out, func(i, j int) bool {
+		if v.out[i].Severity != v.out[j].Severity {
+			return v.out[i].Severity < v.out[j].Severity
+		}
+		return v.out[i].Line < v.out[j].Line
+	})
+	return v.out
+}
+
+type validator struct {
+	f   *Flow
+	out Problems
+}
+
+func (v *validator) add(sev Severity, path string, state StateID, lang locales.Lang, format string, args ...any) {
+	v.out = append(v.out, Problem{
+		Severity: sev, File: v.f.File, Line: v.f.Line(path), State: state, Lang: lang,
+		Msg: fmt.Sprintf(format, args...),
+	})
+}
+
+func (v *validator) errf(path string, state StateID, format string, args ...any) {
+	v.add(Error, path, state, "", format, args...)
+}
+
+func (v *validator) flowLevel() {
+	f := v.f
+	if !flowIDRe.MatchString(string(f.ID)) || len(f.ID) > MaxFlowIDBytes {
+		v.errf("$.id", "", "flow id %q must match [a-z][a-z0-9_]* and be at most %d bytes", f.ID, MaxFlowIDBytes)
+	}
+	if f.Revision < 1 {
+		v.errf("$.revision", "", "revision must be a positive number")
+	}
+	if len(f.Languages) == 0 {
+		v.errf("$.languages", "", "no languages declared")
+	}
+	seen := map[locales.Lang]bool{}
+	for i, l := range f.Languages {
+		if _, ok := locales.Parse(string(l)); !ok {
+			v.errf(fmt.Sprintf("$.languages[%d]", i), "", "unsupported language %q (supported: ar, ckb, kmr, en)", l)
+		}
+		if seen[l] {
+			v.errf(fmt.Sprintf("$.languages[%d]", i), "", "language %q declared twice", l)
+		}
+		seen[l] = true
+	}
+	if !f.HasLanguage(f.Base) {
+		v.errf("$.base", "", "base language %q is not among the declared languages", f.Base)
+	}
+	for i, l := range f.Reviewed {
+		if !f.HasLanguage(l) {
+			v.errf(fmt.Sprintf("$.reviewed[%d]", i), "", "reviewed language %q is not declared", l)
+		}
+	}
+	for _, l := range f.Languages {
+		if !f.IsReviewed(l) {
+			v.add(Warning, "$.reviewed", "", l, "translation not yet reviewed by a native speaker")
+		}
+	}
+	if len(f.States) == 0 {
+		v.errf("$.states", "", "flow has no states")
+	}
+	if len(f.States) > MaxStates {
+		v.errf("$.states", "", "flow has %d states, at most %d", len(f.States), MaxStates)
+	}
+	if _, ok := f.State(f.Start); !ok {
+		v.errf("$.start", "", "start state %q does not exist", f.Start)
+	}
+	if f.Consent != "" {
+		s, ok := f.State(f.Consent)
+		switch {
+		case !ok:
+			v.errf("$.consent", "", "consent state %q does not exist", f.Consent)
+		case s.Kind() != KindChoice:
+			v.errf(statePath(s.Index), s.ID, "the consent state must be a single choice")
+		default:
+			var yes, no int
+			for _, c := range s.Choices {
+				if c.Consent {
+					yes++
+				} else {
+					no++
+				}
+			}
+			if yes == 0 {
+				v.errf(statePath(s.Index)+".choices", s.ID, "the consent state has no choice with consent: true")
+			}
+			if no == 0 {
+				v.errf(statePath(s.Index)+".choices", s.ID, "the consent state must offer a way to refuse (a choice without consent: true)")
+			}
+		}
+	}
+}
+
+// fieldInfo is what the validator knows about a saved field.
+type fieldInfo struct {
+	state     *State
+	sensitive bool
+	values    map[string]bool // possible values of a routing field
+}
+
+func (v *validator) states() map[FieldID]*fieldInfo {
+	f := v.f
+	fields := map[FieldID]*fieldInfo{}
+	seen := map[StateID]int{}
+	for i, s := range f.States {
+		p := statePath(i)
+		if j, dup := seen[s.ID]; dup {
+			v.errf(p+".id", s.ID, "duplicate state id (first defined as state %d)", j+1)
+		}
+		seen[s.ID] = i
+		if !flowIDRe.MatchString(string(s.ID)) || len(s.ID) > MaxStateIDBytes {
+			v.errf(p+".id", s.ID, "state id must match [a-z][a-z0-9_]* and be at most %d bytes", MaxStateIDBytes)
+		}
+		if s.Kind() == 0 {
+			if s.Input != "" && !strings.Contains("text number phone governorate", s.Input) {
+				v.errf(p+".input", s.ID, "unknown input %q (text, number, phone or governorate)", s.Input)
+			} else {
+				v.errf(p, s.ID, "a state may have only one of choices, input, submit and end")
+			}
+			continue
+		}
+		v.texts(p+".say", s, "say", s.Say, s.Kind() != KindSubmit)
+		v.keys(p, s)
+		v.choices(p, s)
+		if s.Save != "" {
+			if !flowIDRe.MatchString(string(s.Save)) || len(s.Save) > MaxFieldIDBytes {
+				v.errf(p+".save", s.ID, "field name %q must match [a-z][a-z0-9_]* and be at most %d bytes", s.Save, MaxFieldIDBytes)
+			}
+			if old, dup := fields[s.Save]; dup {
+				v.errf(p+".save", s.ID, "field %q is already saved by state %q", s.Save, old.state.ID)
+			} else {
+				fields[s.Save] = newFieldInfo(s)
+			}
+			v.texts(p+".title", s, "title", s.Title, true)
+		}
+	}
+	for i, s := range f.States {
+		for name, val := range s.Set {
+			p := fmt.Sprintf("%s.set.%s", statePath(i), name)
+			if !flowIDRe.MatchString(string(name)) || !choiceIDRe.MatchString(val) {
+				v.errf(p, s.ID, "set %s: %q: field and value must be plain ids", name, val)
+			}
+			if fi, ok := fields[name]; ok && fi.state != nil {
+				v.errf(p, s.ID, "field %q is set here but saved by state %q", name, fi.state.ID)
+				continue
+			}
+			if fields[name] == nil {
+				fields[name] = &fieldInfo{values: map[string]bool{}}
+			}
+			fields[name].values[val] = true
+		}
+	}
+	return fields
+}
+
+func newFieldInfo(s *State) *fieldInfo {
+	fi := &fieldInfo{state: s, sensitive: s.SensitiveField(), values: map[string]bool{}}
+	for _, c := range s.Choices {
+		fi.values[string(c.ID)] = true
+	}
+	if s.Kind() == KindGovernorate {
+		for _, g := range locales.Governorates {
+			fi.values[g] = true
+		}
+	}
+	return fi
+}
+
+// texts checks that a text exists in every declared language, fits Telegram and uses only known
+// placeholders.
+func (v *validator) texts(path string, s *State, what string, t Text, required bool) {
+	if len(t) == 0 {
+		if required {
+			v.errf(path, s.ID, "missing %s", what)
+		}
+		return
+	}
+	for _, l := range v.f.Languages {
+		txt := strings.TrimSpace(t[l])
+		if txt == "" {
+			v.add(Error, path, s.ID, l, "missing text for %s", what)
+			continue
+		}
+		if n := TextLen(txt); n > MaxTextChars-maxChromeText {
+			v.add(Error, path+"."+string(l), s.ID, l, "%s is %d characters, at most %d", what, n, MaxTextChars-maxChromeText)
+		}
+		for _, ph := range placeRe.FindAllString(txt, -1) {
+			switch ph {
+			case PlaceAnswers, PlaceRef, PlaceCode:
+			default:
+				v.add(Error, path+"."+string(l), s.ID, l, "unknown placeholder %s in %s (known: {answers}, {ref}, {code})", ph, what)
+			}
+		}
+	}
+	for l := range t {
+		if !v.f.HasLanguage(l) {
+			v.add(Error, path+"."+string(l), s.ID, l, "text in a language the flow does not declare")
+		}
+	}
+}
+
+// maxChromeText is room kept in every message for chrome the engine may add (a re-ask line or
+// the summary's answers are counted separately at run time and split by the Telegram edge).
+const maxChromeText = 0
+
+// keys checks that each key fits the state's kind.
+func (v *validator) keys(p string, s *State) {
+	k := s.Kind()
+	if (s.Min != nil || s.Max != nil) && k != KindNumber {
+		v.errf(p, s.ID, "min and max are only for input: number")
+	}
+	if k == KindNumber && s.Min != nil && s.Max != nil && *s.Min > *s.Max {
+		v.errf(p+".min", s.ID, "min %d is greater than max %d", *s.Min, *s.Max)
+	}
+	if s.MaxLen != 0 && k != KindText {
+		v.errf(p+".max_len", s.ID, "max_len is only for input: text")
+	}
+	if s.MaxLen < 0 || s.MaxLen > MaxTextAnswer {
+		v.errf(p+".max_len", s.ID, "max_len must be between 1 and %d", MaxTextAnswer)
+	}
+	if s.Multi && k != KindMulti {
+		v.errf(p+".multi", s.ID, "multi: true needs choices")
+	}
+	if s.Save != "" && !k.Question() {
+		v.errf(p+".save", s.ID, "a %s state has no answer to save", k)
+	}
+	if len(s.Title) > 0 && s.Save == "" {
+		v.errf(p+".title", s.ID, "title is only for states that save an answer")
+	}
+	if s.Optional && !k.Question() {
+		v.errf(p+".optional", s.ID, "optional is only for questions")
+	}
+	if s.Sensitive && k != KindChoice && k != KindMulti {
+		v.errf(p+".sensitive", s.ID, "sensitive: true is only for choice states (free answers are always sensitive)")
+	}
+	switch {
+	case k == KindEnd && len(s.Next) > 0:
+		v.errf(p+".next", s.ID, "an end state has no next")
+	case k == KindChoice:
+		for i, c := range s.Choices {
+			if len(c.Next) == 0 && len(s.Next) == 0 {
+				v.errf(fmt.Sprintf("%s.choices[%d]", p, i), s.ID, "dead end: choice %q has no next and the state has none", c.ID)
+			}
+		}
+	case k != KindEnd && len(s.Next) == 0:
+		v.errf(p, s.ID, "dead end: a %s state needs next", k)
+	}
+	v.next(p+".next", s, s.Next)
+}
+
+func (v *validator) next(p string, s *State, n Next) {
+	for i, b := range n {
+		bp := fmt.Sprintf("%s[%d]", p, i)
+		if len(n) == 1 && b.When == nil {
+			bp = p
+		}
+		if b.To == "" {
+			v.errf(bp, s.ID, "branch has no target (to)")
+		} else if _, ok := v.f.State(b.To); !ok {
+			v.errf(bp, s.ID, "unknown target state %q", b.To)
+		}
+		last := i == len(n)-1
+		if last && b.When != nil {
+			v.errf(bp, s.ID, "the last branch of next must have no condition, so there is always a way on")
+		}
+		if !last && b.When == nil {
+			v.errf(bp, s.ID, "branch without a condition before the last one: the branches after it never apply")
+		}
+	}
+}
+
+func (v *validator) choices(p string, s *State) {
+	k := s.Kind()
+	f := v.f
+	if len(s.Choices) > MaxChoices {
+		v.errf(p+".choices", s.ID, "%d choices, at most %d", len(s.Choices), MaxChoices)
+	}
+	seen := map[ChoiceID]bool{}
+	for i, c := range s.Choices {
+		cp := fmt.Sprintf("%s.choices[%d]", p, i)
+		if seen[c.ID] {
+			v.errf(cp+".id", s.ID, "duplicate choice id %q", c.ID)
+		}
+		seen[c.ID] = true
+		if !choiceIDRe.MatchString(string(c.ID)) || len(c.ID) > MaxChoiceIDBytes {
+			v.errf(cp+".id", s.ID, "choice id %q must match [a-z0-9_]+ and be at most %d bytes", c.ID, MaxChoiceIDBytes)
+		}
+		v.texts(cp+".label", s, fmt.Sprintf("label of choice %q", c.ID), c.Label, true)
+		for _, l := range f.Languages {
+			if n := TextLen(c.Label[l]); n > MaxLabelChars {
+				v.add(Error, cp+".label."+string(l), s.ID, l, "label of choice %q is %d characters, at most %d", c.ID, n, MaxLabelChars)
+			}
+		}
+		if d := CallbackData(f.ID, RevisionReserve, s.ID, c.ID); len(d) > MaxCallbackBytes {
+			v.errf(cp+".id", s.ID, "callback data %q is %d bytes, at most %d: shorten the flow, state or choice id", d, len(d), MaxCallbackBytes)
+		}
+		if k == KindMulti && len(c.Next) > 0 {
+			v.errf(cp+".next", s.ID, "choices of a multi state cannot have their own next")
+		}
+		if c.Consent && s.ID != f.Consent {
+			v.errf(cp+".consent", s.ID, "consent: true outside the consent state %q", f.Consent)
+		}
+		v.next(cp+".next", s, c.Next)
+	}
+	// Chrome buttons: Back and Exit on every question, Skip when optional, Done on multi.
+	buttons := len(s.Choices) + 2
+	if k == KindGovernorate {
+		buttons += len(locales.Governorates)
+	}
+	if s.Optional {
+		buttons++
+	}
+	if k == KindMulti {
+		buttons++
+	}
+	if k.WaitsForInput() && buttons > MaxButtons {
+		v.errf(p+".choices", s.ID, "%d buttons with Back, Skip, Done and Exit, at most %d", buttons, MaxButtons)
+	}
+	for _, chrome := range []ChoiceID{ChromeBack, ChromeSkip, ChromeDone, ChromeExit} {
+		if d := CallbackData(f.ID, RevisionReserve, s.ID, chrome); len(d) > MaxCallbackBytes {
+			v.errf(p+".id", s.ID, "callback data %q is %d bytes, at most %d: shorten the flow or state id", d, len(d), MaxCallbackBytes)
+			break
+		}
+	}
+	if k == KindGovernorate {
+		for _, g := range locales.Governorates {
+			if d := CallbackData(f.ID, RevisionReserve, s.ID, ChoiceID(g)); len(d) > MaxCallbackBytes {
+				v.errf(p+".id", s.ID, "callback data %q is %d bytes, at most %d: shorten the flow or state id", d, len(d), MaxCallbackBytes)
+				break
+			}
+		}
+	}
+	// A question that saves an answer must be skippable (the consent state excepted).
+	if s.Save != "" && s.ID != f.Consent && !s.Optional {
+		skippable := false
+		for _, c := range s.Choices {
+			skippable = skippable || c.Skip
+		}
+		if !skippable {
+			v.errf(p, s.ID, "question cannot be skipped: add optional: true or a choice with skip: true")
+		}
+	}
+	for i, c := range s.Choices {
+		if c.Skip && s.Save == "" {
+			v.errf(fmt.Sprintf("%s.choices[%d].skip", p, i), s.ID, "skip: true on a state that saves nothing")
+		}
+	}
+}
+
+func (v *validator) conditions(fields map[FieldID]*fieldInfo) {
+	for i, s := range v.f.States {
+		p := statePath(i)
+		v.branchConds(p+".next", s, s.Next, fields)
+		for j, c := range s.Choices {
+			v.branchConds(fmt.Sprintf("%s.choices[%d].next", p, j), s, c.Next, fields)
+		}
+	}
+}
+
+func (v *validator) branchConds(p string, s *State, n Next, fields map[FieldID]*fieldInfo) {
+	for i, b := range n {
+		if b.When != nil {
+			v.cond(fmt.Sprintf("%s[%d].when", p, i), s, b.When, fields)
+		}
+	}
+}
+
+func (v *validator) cond(p string, s *State, c *Cond, fields map[FieldID]*fieldInfo) {
+	forms := 0
+	if c.Field != "" {
+		forms++
+	}
+	if len(c.All) > 0 {
+		forms++
+	}
+	if len(c.Any) > 0 {
+		forms++
+	}
+	if forms != 1 || (c.Field != "" && (len(c.Is) == 0) == (len(c.Not) == 0)) || (c.Field == "" && len(c.Is)+len(c.Not) > 0) {
+		v.errf(p, s.ID, "a condition is exactly one of {field, is}, {field, not}, {all: [...]}, {any: [...]}")
+		return
+	}
+	for i, sub := range c.All {
+		v.cond(fmt.Sprintf("%s.all[%d]", p, i), s, sub, fields)
+	}
+	for i, sub := range c.Any {
+		v.cond(fmt.Sprintf("%s.any[%d]", p, i), s, sub, fields)
+	}
+	if c.Field == "" {
+		return
+	}
+	fi, ok := fields[c.Field]
+	switch {
+	case !ok:
+		v.errf(p+".field", s.ID, "condition on field %q, which no state saves or sets", c.Field)
+	case fi.sensitive:
+		v.errf(p+".field", s.ID, "condition on field %q, which holds a free-text or sensitive answer: only routing fields may be tested", c.Field)
+	default:
+		for _, val := range append(append([]string{}, c.Is...), c.Not...) {
+			if !fi.values[val] {
+				v.errf(p, s.ID, "field %q never has the value %q", c.Field, val)
+			}
+		}
+	}
+}
+
+// edges lists where a state can go, with whether the edge is a consenting choice.
+func edges(s *State) (out []edge) {
+	for _, c := range s.Choices {
+		nx := c.Next
+		if len(nx) == 0 {
+			nx = s.Next
+		}
+		for _, t := range nx.Targets() {
+			out = append(out, edge{to: t, consent: c.Consent})
+		}
+	}
+	if s.Kind() != KindChoice {
+		for _, t := range s.Next.Targets() {
+			out = append(out, edge{to: t})
+		}
+	}
+	return out
+}
+
+type edge struct {
+	to      StateID
+	consent bool
+}
+
+// walk visits states from start, following edges that pass the filter.
+func (v *validator) walk(from StateID, follow func(s *State, e edge) bool) map[StateID]bool {
+	seen := map[StateID]bool{}
+	stack := []StateID{from}
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		s, ok := v.f.State(id)
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		for _, e := range edges(s) {
+			if follow(s, e) {
+				stack = append(stack, e.to)
+			}
+		}
+	}
+	return seen
+}
+
+func (v *validator) graph() {
+	f := v.f
+	noWait := func(_ *State, e edge) bool {
+		n, ok := f.State(e.to)
+		return ok && !n.Kind().WaitsForInput()
+	}
+	if _, ok := f.State(f.Start); !ok {
+		return
+	}
+	all := func(*State, edge) bool { return true }
+	reach := v.walk(f.Start, all)
+	for i, s := range f.States {
+		if !reach[s.ID] {
+			v.errf(statePath(i), s.ID, "unreachable from start state %q", f.Start)
+		}
+	}
+	// Every reachable state must be able to reach an end: otherwise a person is caught in a loop.
+	for i, s := range f.States {
+		if !reach[s.ID] || s.Kind() == 0 {
+			continue
+		}
+		out := v.walk(s.ID, all)
+		ends := false
+		for id := range out {
+			if t, ok := f.State(id); ok && t.Kind() == KindEnd {
+				ends = true
+				break
+			}
+		}
+		if !ends {
+			v.errf(statePath(i), s.ID, "loop with no way out: no end state can be reached from here")
+		}
+		// A loop made only of states that wait for nothing would spin forever.
+		if !s.Kind().WaitsForInput() {
+			for _, e := range edges(s) {
+				if n, ok := f.State(e.to); ok && !n.Kind().WaitsForInput() && v.walk(e.to, noWait)[s.ID] {
+					v.errf(statePath(i), s.ID, "loop of messages with no question: the conversation would never stop")
+					break
+				}
+			}
+		}
+	}
+	// Informed consent before any answer is kept.
+	beforeConsent := v.walk(f.Start, func(s *State, e edge) bool { return !e.consent })
+	for i, s := range f.States {
+		if beforeConsent[s.ID] && s.Save != "" && s.ID != f.Consent {
+			v.errf(statePath(i), s.ID, "saves an answer (%q) but can be reached before consent", s.Save)
+		}
+	}
+	// {ref} and {code} exist only after a case was submitted.
+	beforeSubmit := v.walk(f.Start, func(s *State, e edge) bool { return s.Kind() != KindSubmit })
+	for i, s := range f.States {
+		if !beforeSubmit[s.ID] {
+			continue
+		}
+		for _, l := range f.Languages {
+			if t := s.Say[l]; strings.Contains(t, PlaceRef) || strings.Contains(t, PlaceCode) {
+				v.add(Error, statePath(i)+".say."+string(l), s.ID, l, "{ref} and {code} can only be used after a submit state")
+			}
+		}
+	}
+}

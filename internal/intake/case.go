@@ -1,0 +1,130 @@
+package intake
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/penahbot/penah/flows"
+	"github.com/penahbot/penah/flows/engine"
+	"github.com/penahbot/penah/locales"
+)
+
+// Status is where a case is in its lifecycle.
+type Status string
+
+// Statuses. The full lifecycle (claim, contact, referral, escalation) arrives with the officer side.
+const (
+	StatusQueued Status = "queued"
+)
+
+// Case is one person's request for help, created when a flow submits.
+type Case struct {
+	Ref      Ref          `json:"ref"`
+	Code     string       `json:"code"` // verification code an officer quotes in the first message
+	Flow     flows.ID     `json:"flow"`
+	Revision int          `json:"rev"`
+	Lang     locales.Lang `json:"lang"`
+	Status   Status       `json:"status"`
+	Created  time.Time    `json:"created"`
+	// Routing holds the routing fields in the clear: closed choice values only, no free text.
+	Routing map[flows.FieldID][]string `json:"routing,omitempty"`
+	// Skipped lists the questions the person chose not to answer.
+	Skipped []flows.FieldID `json:"skipped,omitempty"`
+	// Body holds the sensitive answers. The encryption issue seals it; until then it is only
+	// written by the embedded store on the operator's own disk.
+	Body []BodyEntry `json:"body,omitempty"`
+}
+
+// BodyEntry is one sensitive answer.
+type BodyEntry struct {
+	Field flows.FieldID `json:"field"`
+	Text  string        `json:"text"`
+}
+
+// newCase builds a case from a submission's answers.
+func newCase(ref Ref, code string, e engine.Effect, now time.Time) *Case {
+	c := &Case{
+		Ref: ref, Code: code, Flow: e.Flow, Revision: e.Revision, Lang: e.Lang,
+		Status: StatusQueued, Created: now, Routing: map[flows.FieldID][]string{},
+	}
+	for _, a := range e.Answers {
+		switch {
+		case a.Skipped:
+			c.Skipped = append(c.Skipped, a.Field)
+		case a.Sensitive:
+			c.Body = append(c.Body, BodyEntry{Field: a.Field, Text: a.Text})
+		default:
+			c.Routing[a.Field] = slices.Clone(a.Values)
+		}
+	}
+	return c
+}
+
+// OfficerView renders the case as an officer reads it, in lang, with the flow's own titles and
+// labels. Free-text answers are shown as given (a renderer escapes them for its medium) with
+// bidi controls removed so they cannot reorder the view.
+func (c *Case) OfficerView(lib engine.Library, cat *locales.Catalog, lang locales.Lang) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "case: %s\n", c.Ref)
+	fmt.Fprintf(&b, "status: %s\n", c.Status)
+	fmt.Fprintf(&b, "created: %s\n", c.Created.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "language: %s\n", c.Lang)
+	fmt.Fprintf(&b, "flow: %s rev %d\n", c.Flow, c.Revision)
+	fmt.Fprintf(&b, "verification code: %s\n", c.Code)
+	comp, ok := lib.Get(c.Flow, c.Revision)
+	if !ok {
+		return b.String()
+	}
+	f := comp.Flow
+	title := func(field flows.FieldID) (string, *flows.State) {
+		for _, st := range f.States {
+			if st.Save == field {
+				return st.Title.In(lang, f.Base), st
+			}
+		}
+		return string(field), nil
+	}
+	label := func(st *flows.State, v string) string {
+		if st == nil {
+			return v
+		}
+		if st.Kind() == flows.KindGovernorate {
+			return cat.T(lang, locales.GovernorateMsg(v), nil)
+		}
+		if ch, ok := st.Choice(flows.ChoiceID(v)); ok {
+			return ch.Label.In(lang, f.Base)
+		}
+		return v
+	}
+	fields := make([]flows.FieldID, 0, len(c.Routing))
+	for k := range c.Routing {
+		fields = append(fields, k)
+	}
+	slices.Sort(fields)
+	b.WriteString("routing:\n")
+	for _, k := range fields {
+		t, st := title(k)
+		var shown []string
+		for _, v := range c.Routing[k] {
+			shown = append(shown, label(st, v))
+		}
+		fmt.Fprintf(&b, "  %s (%s): %s\n", t, k, strings.Join(shown, ", "))
+	}
+	if len(c.Skipped) > 0 {
+		b.WriteString("skipped:\n")
+		for _, k := range c.Skipped {
+			t, _ := title(k)
+			fmt.Fprintf(&b, "  %s (%s)\n", t, k)
+		}
+	}
+	if len(c.Body) > 0 {
+		b.WriteString("answers:\n")
+		for _, e := range c.Body {
+			t, _ := title(e.Field)
+			fmt.Fprintf(&b, "  %s (%s): %s\n", t, e.Field, locales.StripControls(e.Text))
+		}
+	}
+	return b.String()
+}
