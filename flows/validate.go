@@ -333,8 +333,8 @@ func (v *validator) keys(p string, s *State) {
 	if s.Optional && !k.Question() {
 		v.errf(p+".optional", s.ID, "optional is only for questions")
 	}
-	if s.Sensitive && k != KindChoice && k != KindMulti {
-		v.errf(p+".sensitive", s.ID, "sensitive: true is only for choice states (free answers are always sensitive)")
+	if s.Sensitive && !k.Question() {
+		v.errf(p+".sensitive", s.ID, "sensitive: true is only for questions")
 	}
 	switch {
 	case k == KindEnd && len(s.Next) > 0:

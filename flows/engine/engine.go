@@ -366,7 +366,7 @@ func (t *turn) languagePicker() {
 		lines = append(lines, t.e.cat.T(l, locales.MsgChooseLanguage, nil))
 		rows = append(rows, []Button{{Label: l.Name(), Data: dataLangPre + string(l)}})
 	}
-	rows = append(rows, []Button{{Label: t.tr(locales.MsgExit), Data: dataExit}})
+	rows = append(rows, []Button{{Label: t.e.cat.T(order[0], locales.MsgExit, nil), Data: dataExit}})
 	text := strings.Join(lines, "\n")
 	if len(t.notes) > 0 {
 		text = strings.Join(append(t.notes, text), "\n\n")
@@ -466,6 +466,7 @@ func (t *turn) forgetQuestion() {
 	t.say(t.tr(locales.MsgForgetConfirm), [][]Button{
 		{{Label: t.tr(locales.MsgForgetYes), Data: dataForgetYes}},
 		{{Label: t.tr(locales.MsgCancel), Data: dataForgetNo}},
+		{{Label: t.tr(locales.MsgExit), Data: dataExit}},
 	}, flows.KindChoice)
 }
 
