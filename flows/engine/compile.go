@@ -17,6 +17,7 @@ import (
 	"github.com/looplab/fsm"
 
 	"github.com/penahbot/penah/flows"
+	"github.com/penahbot/penah/locales"
 )
 
 // ErrInvalidFlow is returned by Compile for a flow that does not pass the validator.
@@ -29,6 +30,26 @@ type Compiled struct {
 	// events holds, per source state, one event per state it may move to. Keeping a table per
 	// state keeps the machine a turn rebuilds small: a handful of events, not the whole flow.
 	events map[flows.StateID][]fsm.EventDesc
+	// data holds the callback data of every button, built once so a turn does not format strings.
+	data map[flows.StateID]map[flows.ChoiceID]string
+}
+
+// buttonData returns the callback data of a button of a state.
+func (c *Compiled) buttonData(state flows.StateID, choice flows.ChoiceID) string {
+	if d, ok := c.data[state][choice]; ok {
+		return d
+	}
+	return flows.CallbackData(c.Flow.ID, c.Flow.Revision, state, choice)
+}
+
+// choiceFor returns the choice a callback of the given state carries, if any.
+func (c *Compiled) choiceFor(state flows.StateID, data string) (flows.ChoiceID, bool) {
+	for id, d := range c.data[state] {
+		if d == data {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 // eventName is the name of the event that moves to a state.
@@ -47,8 +68,25 @@ func Compile(f *flows.Flow) (*Compiled, error) {
 		}
 		return nil, fmt.Errorf("%w: %s", ErrInvalidFlow, strings.Join(msgs, "; "))
 	}
-	c := &Compiled{Flow: f, events: make(map[flows.StateID][]fsm.EventDesc, len(f.States))}
+	c := &Compiled{
+		Flow:   f,
+		events: make(map[flows.StateID][]fsm.EventDesc, len(f.States)),
+		data:   make(map[flows.StateID]map[flows.ChoiceID]string, len(f.States)),
+	}
 	for _, s := range f.States {
+		ids := []flows.ChoiceID{flows.ChromeBack, flows.ChromeSkip, flows.ChromeDone}
+		for _, ch := range s.Choices {
+			ids = append(ids, ch.ID)
+		}
+		if s.Kind() == flows.KindGovernorate {
+			for _, g := range locales.Governorates {
+				ids = append(ids, flows.ChoiceID(g))
+			}
+		}
+		c.data[s.ID] = make(map[flows.ChoiceID]string, len(ids))
+		for _, id := range ids {
+			c.data[s.ID][id] = flows.CallbackData(f.ID, f.Revision, s.ID, id)
+		}
 		seen := map[flows.StateID]bool{}
 		add := func(n flows.Next) {
 			for _, to := range n.Targets() {

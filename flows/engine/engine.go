@@ -558,22 +558,7 @@ func (t *turn) answer() error {
 // pressed decodes button data for the current state; ok is false for a button of another state,
 // flow or revision.
 func (t *turn) pressed(st *flows.State) (flows.ChoiceID, bool) {
-	prefix := flows.CallbackData(t.c.Flow.ID, t.c.Flow.Revision, st.ID, "")
-	if !strings.HasPrefix(t.in.Data, prefix) {
-		return "", false
-	}
-	id := flows.ChoiceID(strings.TrimPrefix(t.in.Data, prefix))
-	switch id {
-	case flows.ChromeBack, flows.ChromeSkip, flows.ChromeDone:
-		return id, true
-	}
-	if _, ok := st.Choice(id); ok {
-		return id, true
-	}
-	if st.Kind() == flows.KindGovernorate && slices.Contains(locales.Governorates, string(id)) {
-		return id, true
-	}
-	return "", false
+	return t.c.choiceFor(st.ID, t.in.Data)
 }
 
 // options lists a choice state's values and labels in the current language, as shown.
@@ -876,43 +861,56 @@ func (t *turn) ask() error {
 	if err != nil {
 		return err
 	}
-	data := func(id flows.ChoiceID) string {
-		return flows.CallbackData(t.c.Flow.ID, t.c.Flow.Revision, st.ID, id)
+	k := st.Kind()
+	n, perRow := len(st.Choices), 1
+	if k == flows.KindGovernorate {
+		n, perRow = len(locales.Governorates), 2
 	}
-	var rows [][]Button
-	ids, labels := t.options(st)
-	perRow := 1
-	if st.Kind() == flows.KindGovernorate {
-		perRow = 2
+	// One backing array for every button, sliced into rows: a question costs few allocations.
+	buf := make([]Button, 0, n+4)
+	rows := make([][]Button, 0, (n+perRow-1)/perRow+2)
+	add := func(label string, id flows.ChoiceID) {
+		buf = append(buf, Button{Label: label, Data: t.c.buttonData(st.ID, id)})
 	}
-	for i, id := range ids {
-		label := labels[i]
-		if st.Kind() == flows.KindMulti && slices.Contains(t.s.Selected, id) {
+	row := func(from int) {
+		if len(buf) > from {
+			rows = append(rows, buf[from:len(buf):len(buf)])
+		}
+	}
+	if k == flows.KindGovernorate {
+		for i, g := range locales.Governorates {
+			from := len(buf)
+			add(t.e.cat.T(t.lang(), locales.GovernorateMsg(g), nil), flows.ChoiceID(g))
+			if i%2 == 1 || i == len(locales.Governorates)-1 {
+				row(from - i%2)
+			}
+		}
+	}
+	for _, c := range st.Choices {
+		from := len(buf)
+		label := c.Label.In(t.lang(), t.c.Flow.Base)
+		if k == flows.KindMulti && slices.Contains(t.s.Selected, c.ID) {
 			label = "✓ " + label
 		}
-		if i%perRow == 0 {
-			rows = append(rows, nil)
-		}
-		rows[len(rows)-1] = append(rows[len(rows)-1], Button{Label: label, Data: data(id)})
+		add(label, c.ID)
+		row(from)
 	}
-	var chrome []Button
+	from := len(buf)
 	if len(t.s.History) > 0 {
-		chrome = append(chrome, Button{Label: t.tr(locales.MsgBack), Data: data(flows.ChromeBack)})
+		add(t.tr(locales.MsgBack), flows.ChromeBack)
 	}
 	if st.Optional {
-		chrome = append(chrome, Button{Label: t.tr(locales.MsgSkip), Data: data(flows.ChromeSkip)})
+		add(t.tr(locales.MsgSkip), flows.ChromeSkip)
 	}
-	if st.Kind() == flows.KindMulti {
-		chrome = append(chrome, Button{Label: t.tr(locales.MsgDone), Data: data(flows.ChromeDone)})
+	if k == flows.KindMulti {
+		add(t.tr(locales.MsgDone), flows.ChromeDone)
 	}
-	if len(chrome) > 0 {
-		rows = append(rows, chrome)
-	}
+	row(from)
 	rows = append(rows, []Button{{Label: t.tr(locales.MsgExit), Data: dataExit}})
 	text := t.text(st)
-	if st.Kind() == flows.KindMulti && len(t.s.Selected) > 0 {
+	if k == flows.KindMulti && len(t.s.Selected) > 0 {
 		text += "\n\n" + t.e.cat.Plural(t.lang(), locales.MsgSelected, len(t.s.Selected), nil)
 	}
-	t.say(text, rows, st.Kind())
+	t.say(text, rows, k)
 	return nil
 }
