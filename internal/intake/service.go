@@ -41,9 +41,12 @@ type Outcome struct {
 // a localized "something went wrong, your answers are safe" reply together with the error, and
 // the stored session stays as it was.
 func (s *Service) Handle(ctx context.Context, key SessionKey, in engine.Input) (Outcome, error) {
-	var lastErr error
+	var (
+		lastErr error
+		lang    locales.Lang
+	)
 	for attempt := 0; attempt < MaxCommitAttempts; attempt++ {
-		out, err := s.turn(ctx, key, in)
+		out, err := s.turn(ctx, key, in, &lang)
 		if err == nil {
 			return out, nil
 		}
@@ -54,18 +57,23 @@ func (s *Service) Handle(ctx context.Context, key SessionKey, in engine.Input) (
 	}
 	// Log the blind key and the error class only: never the input or any answer.
 	s.log.Error("turn failed", "session", string(key), "err", lastErr)
-	lang, _ := locales.Match(in.LangHint)
+	if lang == "" {
+		lang, _ = locales.Match(in.LangHint)
+	}
 	if lang == "" {
 		lang = locales.EN
 	}
 	return Outcome{Replies: []engine.Reply{{Text: s.cat.T(lang, locales.MsgErrorGeneric, nil), Lang: lang}}}, lastErr
 }
 
-func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input) (Outcome, error) {
+// turn runs one attempt; lang receives the person's language as soon as it is known, for the
+// error reply.
+func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input, lang *locales.Lang) (Outcome, error) {
 	sess, ver, err := s.store.LoadSession(ctx, key)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("load session: %w", err)
 	}
+	*lang = sess.Lang
 	now := s.now()
 	res, err := s.eng.Step(sess, in, now)
 	if err != nil {

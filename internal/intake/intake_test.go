@@ -1,0 +1,251 @@
+package intake_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/penahbot/penah/flows/engine"
+	"github.com/penahbot/penah/flows/library"
+	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/store/boltstore"
+	"github.com/penahbot/penah/locales"
+)
+
+var refRe = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$`)
+
+func TestRefsAreWellFormedAndUnique(t *testing.T) {
+	seen := map[intake.Ref]bool{}
+	for i := 0; i < 10000; i++ {
+		r, err := intake.NewRef()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !refRe.MatchString(string(r)) {
+			t.Fatalf("malformed ref %q", r)
+		}
+		if seen[r] {
+			t.Fatalf("duplicate ref %q", r)
+		}
+		seen[r] = true
+		back, ok := intake.ParseRef(strings.ToLower(strings.ReplaceAll(string(r), "-", " ")))
+		if !ok || back != r {
+			t.Fatalf("ParseRef(%q) = %q %v", r, back, ok)
+		}
+	}
+	for _, bad := range []string{"", "AAAA-BBBB-CCCC", "AAAA-BBBB-CCCC-DDDDD", "AAAA-BBBB-CCCC-DDDU", "ÄAAA-BBBB-CCCC-DDDD"} {
+		if _, ok := intake.ParseRef(bad); ok {
+			t.Errorf("ParseRef accepted %q", bad)
+		}
+	}
+	code, err := intake.NewCode()
+	if err != nil || !regexp.MustCompile(`^[0-9A-Z]{3}-[0-9A-Z]{3}$`).MatchString(code) {
+		t.Fatalf("code %q %v", code, err)
+	}
+}
+
+type fixture struct {
+	svc   *intake.Service
+	store intake.Store
+	lib   *engine.Set
+	cat   *locales.Catalog
+	logs  *bytes.Buffer
+	now   time.Time
+}
+
+func newFixture(t *testing.T, wrap func(intake.Store) intake.Store) *fixture {
+	t.Helper()
+	fs, err := library.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := engine.NewSet()
+	for _, f := range fs {
+		c, err := engine.Compile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set.Add(c)
+	}
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "penah.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var store intake.Store = st
+	if wrap != nil {
+		store = wrap(st)
+	}
+	cat := locales.MustLoad()
+	fx := &fixture{store: store, lib: set, cat: cat, logs: &bytes.Buffer{}, now: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
+	clock := func() time.Time { fx.now = fx.now.Add(time.Second); return fx.now }
+	fx.svc = intake.NewService(engine.New(cat, set, library.Main), store, cat, clock, slog.New(slog.NewTextHandler(fx.logs, nil)))
+	return fx
+}
+
+// play sends inputs; "#N" presses button N of the last message with buttons.
+func (fx *fixture) play(t *testing.T, key intake.SessionKey, inputs ...string) intake.Outcome {
+	t.Helper()
+	var (
+		buttons []engine.Button
+		out     intake.Outcome
+		err     error
+	)
+	for _, in := range inputs {
+		var input engine.Input
+		if n, ok := strings.CutPrefix(in, "#"); ok {
+			i := 0
+			for _, c := range n {
+				i = i*10 + int(c-'0')
+			}
+			input.Data = buttons[i-1].Data
+		} else {
+			input.Text = in
+		}
+		out, err = fx.svc.Handle(context.Background(), key, input)
+		if err != nil {
+			t.Fatalf("input %q: %v", in, err)
+		}
+		for _, r := range out.Replies {
+			if len(r.Buttons) > 0 {
+				buttons = nil
+				for _, row := range r.Buttons {
+					buttons = append(buttons, row...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+const marker = "CANARY-7f3a9"
+
+// completeIntake answers the English intake with a phone contact whose times contain marker.
+var completeIntake = []string{"/start", "#4", "#1", "#1", "#3", "#1", "#10", "#1", "#2", "#7", "#1", "#1", "#2", "0750 123 4567", "after 6pm " + marker, "#1", "#9", "#1"}
+
+func TestSubmissionCreatesCase(t *testing.T) {
+	fx := newFixture(t, nil)
+	out := fx.play(t, "person-1", completeIntake...)
+	if out.Case == nil {
+		t.Fatalf("no case created; last replies %+v", out.Replies)
+	}
+	c := out.Case
+	if !refRe.MatchString(string(c.Ref)) {
+		t.Fatalf("ref %q", c.Ref)
+	}
+	last := out.Replies[len(out.Replies)-1].Text
+	if !strings.Contains(last, string(c.Ref)) || !strings.Contains(last, c.Code) || strings.Contains(last, "{ref}") {
+		t.Fatalf("reply does not carry the reference and code: %q", last)
+	}
+	stored, err := fx.store.Case(context.Background(), c.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stored.Routing["services"]; len(got) != 1 || got[0] != "medical" {
+		t.Fatalf("routing services %v", got)
+	}
+	if _, ok := stored.Routing["safe_phone"]; ok {
+		t.Fatal("a sensitive answer is in the routing fields")
+	}
+	var body []string
+	for _, e := range stored.Body {
+		body = append(body, string(e.Field)+"="+e.Text)
+	}
+	if strings.Join(body, ";") != "safe_phone=+9647501234567;safe_times=after 6pm "+marker {
+		t.Fatalf("body %v", body)
+	}
+	view := stored.OfficerView(fx.lib, fx.cat, locales.EN)
+	for _, want := range []string{"case: " + string(c.Ref), "Help wanted (services): Medical care", marker, "verification code: " + c.Code} {
+		if !strings.Contains(view, want) {
+			t.Errorf("officer view lacks %q:\n%s", want, view)
+		}
+	}
+	sess, _, _ := fx.store.LoadSession(context.Background(), "person-1")
+	if len(sess.Answers) != 0 {
+		t.Fatal("the session keeps answers after the case was created")
+	}
+	if strings.Contains(fx.logs.String(), marker) || strings.Contains(fx.logs.String(), "7501234567") {
+		t.Fatalf("answers leaked into logs:\n%s", fx.logs)
+	}
+}
+
+func TestForgetErasesTheCase(t *testing.T) {
+	fx := newFixture(t, nil)
+	out := fx.play(t, "person-2", completeIntake...)
+	ref := out.Case.Ref
+	fx.play(t, "person-2", "/forget", "#1")
+	if _, err := fx.store.Case(context.Background(), ref); !errors.Is(err, intake.ErrNotFound) {
+		t.Fatalf("case still there after /forget: %v", err)
+	}
+	if _, ver, _ := fx.store.LoadSession(context.Background(), "person-2"); ver != 0 {
+		t.Fatal("session still there after /forget")
+	}
+}
+
+func TestExitDeletesTheSession(t *testing.T) {
+	fx := newFixture(t, nil)
+	fx.play(t, "p", "/start", "#4", "#1")
+	out := fx.play(t, "p", "/exit")
+	if len(out.Replies) != 1 || out.Replies[0].Text != fx.cat.T(locales.EN, locales.MsgExitDone, nil) {
+		t.Fatalf("exit replies %+v", out.Replies)
+	}
+	if _, ver, _ := fx.store.LoadSession(context.Background(), "p"); ver != 0 {
+		t.Fatal("session survives /exit")
+	}
+}
+
+// flaky fails commits on demand.
+type flaky struct {
+	intake.Store
+	conflicts int
+	fail      error
+}
+
+func (f *flaky) Commit(ctx context.Context, c intake.Commit) (intake.Version, error) {
+	if f.conflicts > 0 {
+		f.conflicts--
+		return 0, intake.ErrConflict
+	}
+	if f.fail != nil {
+		return 0, f.fail
+	}
+	return f.Store.Commit(ctx, c)
+}
+
+func TestConflictIsRetried(t *testing.T) {
+	var fl *flaky
+	fx := newFixture(t, func(s intake.Store) intake.Store { fl = &flaky{Store: s}; return fl })
+	fl.conflicts = intake.MaxCommitAttempts - 1
+	fx.play(t, "p", "/start")
+	if _, ver, _ := fx.store.LoadSession(context.Background(), "p"); ver != 1 {
+		t.Fatal("turn not committed after retries")
+	}
+}
+
+func TestStoreFailureGivesLocalizedErrorAndKeepsSession(t *testing.T) {
+	var fl *flaky
+	fx := newFixture(t, func(s intake.Store) intake.Store { fl = &flaky{Store: s}; return fl })
+	fx.play(t, "p", "/start", "#1") // Arabic
+	before, ver, _ := fx.store.LoadSession(context.Background(), "p")
+	fl.fail = errors.New("disk full")
+	out, err := fx.svc.Handle(context.Background(), "p", engine.Input{Text: "1", LangHint: "en"})
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	if len(out.Replies) != 1 || out.Replies[0].Text != fx.cat.T(locales.AR, locales.MsgErrorGeneric, nil) {
+		t.Fatalf("replies %+v", out.Replies)
+	}
+	after, ver2, _ := fx.store.LoadSession(context.Background(), "p")
+	if ver2 != ver || after.State != before.State {
+		t.Fatal("a failed turn changed the stored session")
+	}
+	if strings.Contains(fx.logs.String(), "disk full") == false {
+		t.Fatal("the error class should be logged")
+	}
+}
