@@ -159,19 +159,67 @@ func (p *printer) replies(rs []engine.Reply) {
 	}
 }
 
-// line prints one line. On a terminal without bidi support, right-to-left lines are reordered for
-// display and aligned to the right, so Arabic and Sorani read correctly; otherwise (pipes, tests,
-// terminals that do bidi themselves with --bidi logical) text is printed in logical order.
+// line prints one line. On a terminal without bidi support, right-to-left lines are wrapped to the
+// terminal's width, reordered for display and aligned to the right, so Arabic and Sorani read
+// correctly; otherwise (pipes, tests, or --bidi logical for terminals that do bidi themselves)
+// text is printed in logical order. A line's direction is that of its first strong character, so
+// the picker's English and Kurmanji lines stay left-to-right.
 func (p *printer) line(s string, lang locales.Lang, prefix string) {
-	if !p.visual || !lang.RTL() {
+	if !p.visual || !rtlText(s, lang) {
 		fmt.Fprintln(p.w, prefix+s)
 		return
 	}
-	v := visualRTL(s) + strings.TrimRight(reverseASCII(prefix), " ")
-	if pad := p.width - utf8.RuneCountInString(v); pad > 0 {
-		v = strings.Repeat(" ", pad) + v
+	for _, part := range wrap(s, p.width-utf8.RuneCountInString(prefix)-1) {
+		v := visualRTL(part) + strings.TrimRight(reverseASCII(prefix), " ")
+		if pad := p.width - 1 - utf8.RuneCountInString(v); pad > 0 {
+			v = strings.Repeat(" ", pad) + v
+		}
+		fmt.Fprintln(p.w, v)
+		prefix = strings.Repeat(" ", utf8.RuneCountInString(prefix))
 	}
-	fmt.Fprintln(p.w, v)
+}
+
+// rtlText reports whether a line reads right to left: its first strong character decides, the
+// reply's language breaks ties (a line of digits and punctuation).
+func rtlText(s string, lang locales.Lang) bool {
+	for _, r := range s {
+		props, _ := bidi.LookupRune(r)
+		switch props.Class() {
+		case bidi.R, bidi.AL:
+			return true
+		case bidi.L:
+			return false
+		}
+	}
+	return lang.RTL()
+}
+
+// wrap breaks a line into pieces of at most width runes at spaces (a longer word is cut).
+func wrap(s string, width int) []string {
+	if width < 10 {
+		width = 10
+	}
+	var out []string
+	var cur []rune
+	for _, word := range strings.Fields(s) {
+		w := []rune(word)
+		if len(cur) > 0 && len(cur)+1+len(w) > width {
+			out = append(out, string(cur))
+			cur = nil
+		}
+		for len(w) > width {
+			out = append(out, string(w[:width]))
+			w = w[width:]
+		}
+		if len(cur) > 0 {
+			cur = append(cur, ' ')
+		}
+		cur = append(cur, w...)
+	}
+	if len(cur) > 0 || len(out) == 0 {
+		out = append(out, string(cur))
+	}
+	return out
 }
 
 // reverseASCII turns "  1) " into " (1  " style markers for right-aligned lines.

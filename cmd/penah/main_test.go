@@ -157,3 +157,25 @@ func TestChatBinaryEndToEnd(t *testing.T) {
 		t.Fatal("chat went on after /exit")
 	}
 }
+
+func TestChatInfoFlowAndResume(t *testing.T) {
+	data := t.TempDir()
+	out, _, err := runCmd(t, "4\n1\n", "chat", "--data", data, "--flow", "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Emergency numbers") || strings.Contains(out, "case:") {
+		t.Fatalf("info flow:\n%s", out)
+	}
+	// Start the intake, stop at the safety question, then resume where it stopped.
+	if _, _, err := runCmd(t, "4\n", "chat", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCmd(t, "1\n", "chat", "--data", data, "--resume")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "Please choose your language") || !strings.Contains(out, "Before we start") {
+		t.Fatalf("--resume should continue at the safety question:\n%s", out)
+	}
+}
