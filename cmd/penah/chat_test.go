@@ -12,9 +12,9 @@ import (
 
 func TestVisualRTL(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{"عمري 25 سنة", "ةنس 25 يرمع"},     // numbers stay left-to-right inside right-to-left text
+		{"عمري 25 سنة", "ةنس 25 يرمع"},         // numbers stay left-to-right inside right-to-left text
 		{"اكتب /exit الآن", "نآلا exit/ بتكا"}, // as a bidi renderer shows it
-		{"(نعم)", "(معن)"},                  // brackets are mirrored
+		{"(نعم)", "(معن)"},                     // brackets are mirrored
 	} {
 		if got := visualRTL(tc.in); got != tc.want {
 			t.Errorf("visualRTL(%q) = %q, want %q", tc.in, got, tc.want)
