@@ -423,3 +423,30 @@ func BenchmarkTurn(b *testing.B) {
 		}
 	}
 }
+
+func TestChangeFromSummaryDropsLaterAnswers(t *testing.T) {
+	d := newDriver(t, compileMini(t, "1"))
+	d.text("/start")
+	d.press("English")
+	d.press("Yes")
+	d.press("Legal")
+	d.press("Done")
+	d.text("30")
+	d.text("0750 123 4567")
+	d.text("note")
+	d.press("Change") // back to the help question: everything from there on is asked again
+	if d.s.State != "help" {
+		t.Fatalf("at %q", d.s.State)
+	}
+	for _, f := range []flows.FieldID{"help", "age", "phone", "note"} {
+		if _, ok := d.s.Answer(f); ok {
+			t.Errorf("answer %q kept after going back to change it", f)
+		}
+	}
+	if _, ok := d.s.Answer("consent"); !ok {
+		t.Error("the answer before the changed question was dropped")
+	}
+	if want := []flows.StateID{"consent"}; !reflect.DeepEqual(d.s.History, want) {
+		t.Errorf("history %v, want %v", d.s.History, want)
+	}
+}
