@@ -302,7 +302,9 @@ func (c *Catalog) checkRendering() []error {
 				continue
 			}
 			for _, n := range samples {
-				if _, err := c.render(l, id, n, maps.Clone(data)); err != nil {
+				d := maps.Clone(data)
+				d["Count"] = n
+				if _, err := c.render(l, id, n, d); err != nil {
 					errs = append(errs, fmt.Errorf("locales: %s: %w", fileName(l), err))
 				}
 			}
@@ -378,7 +380,8 @@ func (c *Catalog) Lookup(l Lang, id MsgID, data map[string]any) (string, error) 
 
 // T returns the text of message id in language l, with the template
 // variables in data (e.g. {{.Max}}). An unsupported language falls back to
-// Base. The result is plain text for the renderer to escape.
+// Base. The result is plain text for the renderer to escape. Plural
+// messages ([IsPlural]) need Plural.
 //
 // T does not fail: as a last resort (an id that is not a MsgID of this
 // package, or data missing a variable, both programming errors that tests

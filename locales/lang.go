@@ -83,7 +83,28 @@ func (l Lang) bundleTag() language.Tag {
 	return language.Make(string(l))
 }
 
-// Language matching.
+// arabicVarieties are ISO 639-3 individual languages in the Arabic
+// macrolanguage that x/text does not match to "ar".
+var arabicVarieties = map[string]bool{
+	"aao": true, "abh": true, "abv": true, "acm": true, "acq": true,
+	"acw": true, "acx": true, "acy": true, "adf": true, "aeb": true,
+	"aec": true, "afb": true, "ajp": true, "apc": true, "apd": true,
+	"arq": true, "ars": true, "ary": true, "arz": true,
+	"auz": true, "avl": true, "ayh": true, "ayl": true, "ayn": true,
+	"ayp": true, "pga": true, "shu": true, "ssh": true,
+}
+
+var (
+	matchSupported = []language.Tag{language.Arabic, language.Make("ckb"), language.Make("ku"), language.English}
+	matchLangs     = []Lang{AR, CKB, KMR, EN}
+	matcher        = language.NewMatcher(matchSupported)
+	scriptArab     = language.MustParseScript("Arab")
+	regionIR       = language.MustParseRegion("IR")
+)
+
+// Match suggests a Lang for the language_code Telegram sends with a user
+// ("ar", "en-US", "ku", "ckb-IQ", …). ok is false when no supported
+// language is a sensible suggestion; callers then suggest nothing.
 //
 // Telegram reports the language of the person's app (an IETF tag such as
 // "ar", "en-US", "ku"), not what the person reads best, so Match only
@@ -97,7 +118,9 @@ func (l Lang) bundleTag() language.Tag {
 //   - ckb, ckb-* → CKB. sdh (Southern Kurdish, spoken by Feyli Kurds in
 //     Iraq, Arabic script, closer to Sorani than to Kurmanji) → CKB.
 //   - kmr, kmr-* → KMR, whatever the script: the dialect matters more than
-//     the script (but see the note on Badini in Arabic script in the report).
+//     the script. (Many Badini speakers schooled in the Kurdistan Region
+//     read Kurdish in Arabic script; the kmr catalog is Latin. The picker,
+//     not this suggestion, lets them choose Sorani or Arabic instead.)
 //   - ku with an explicit script: ku-Arab → CKB (Arabic-script Kurdish in
 //     Iraq is mostly Sorani); ku-Latn (and ku-Cyrl, Kurmanji of the former
 //     Soviet Union) → KMR.
@@ -117,32 +140,13 @@ func (l Lang) bundleTag() language.Tag {
 //     and a wrong guess on a sensitive subject is worse than none.
 //   - en, en-* → EN.
 //   - anything else: x/text's Matcher over the four languages, accepted only
-//     with High or Exact confidence (it maps e.g. "arb" to Arabic); otherwise
-//     ok is false and callers suggest nothing.
-
-// arabicVarieties are ISO 639-3 individual languages in the Arabic
-// macrolanguage that x/text does not match to "ar".
-var arabicVarieties = map[string]bool{
-	"aao": true, "abh": true, "abv": true, "acm": true, "acq": true,
-	"acw": true, "acx": true, "acy": true, "adf": true, "aeb": true,
-	"aec": true, "afb": true, "ajp": true, "apc": true, "apd": true,
-	"arb": true, "arq": true, "ars": true, "ary": true, "arz": true,
-	"auz": true, "avl": true, "ayh": true, "ayl": true, "ayn": true,
-	"ayp": true, "pga": true, "shu": true, "ssh": true,
-}
-
-var (
-	matchSupported = []language.Tag{language.Arabic, language.Make("ckb"), language.Make("ku"), language.English}
-	matchLangs     = []Lang{AR, CKB, KMR, EN}
-	matcher        = language.NewMatcher(matchSupported)
-	scriptArab     = language.MustParseScript("Arab")
-	regionIR       = language.MustParseRegion("IR")
-)
-
-// Match suggests a Lang for the language_code Telegram sends with a user
-// ("ar", "en-US", "ku", "ckb-IQ", …). ok is false when no supported
-// language is a sensible suggestion; callers then suggest nothing. See the
-// rules in the comment above.
+//     with High or Exact confidence; otherwise ok is false and callers
+//     suggest nothing. The Matcher maps "arb" (Standard Arabic) to Arabic,
+//     and, following CLDR's data on second languages, languages such as
+//     Bengali, Nepali, Sinhala, Tamil, Urdu, Swahili, Somali, Oromo and
+//     Tigrinya to English. That helps migrant domestic workers, a group at
+//     high risk of trafficking in Iraq, for whom English is the only
+//     supported language they are likely to read.
 func Match(telegramCode string) (Lang, bool) {
 	code := strings.ReplaceAll(strings.TrimSpace(telegramCode), "_", "-")
 	if code == "" {
@@ -190,7 +194,9 @@ func Match(telegramCode string) (Lang, bool) {
 	case b == "en":
 		return EN, true
 	}
-	_, i, mconf := matcher.Match(tag)
+	// Region and script only lower the Matcher's confidence here ("bn-BD"
+	// is less sure than "bn"); the language alone decides.
+	_, i, mconf := matcher.Match(language.Make(base.String()))
 	if mconf >= language.High {
 		return matchLangs[i], true
 	}

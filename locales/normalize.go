@@ -94,14 +94,27 @@ func isRemovedControl(r rune) bool {
 // and the 2nd and later of a run). [Fold], which is for matching only,
 // removes every ZWNJ.
 
-// stripInvisible removes the characters isRemovedControl selects (and, if
-// dropTatweel, the tatweel) and applies the ZWNJ policy. It returns valid
-// UTF-8 (invalid bytes become U+FFFD).
-func stripInvisible(s string, dropTatweel bool) string {
+// stripInvisible removes the characters isRemovedControl selects and
+// applies the ZWNJ policy. For Normalize (normalizing true) it also removes
+// the tatweel and keeps the control characters that are whitespace (vertical
+// tab, form feed, NEXT LINE) for the whitespace step to turn into a line
+// break. It returns valid UTF-8 (invalid bytes become U+FFFD).
+func stripInvisible(s string, normalizing bool) string {
+	drop := func(r rune) bool {
+		if normalizing {
+			if r == tatweel {
+				return true
+			}
+			if unicode.IsSpace(r) {
+				return false
+			}
+		}
+		return isRemovedControl(r)
+	}
 	// Fast path: nothing to remove.
 	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || r == zwnj || isRemovedControl(r) || (dropTatweel && r == tatweel) {
+		if r == utf8.RuneError || r == zwnj || drop(r) {
 			clean = false
 			break
 		}
@@ -112,52 +125,54 @@ func stripInvisible(s string, dropTatweel bool) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	in := make([]rune, 0, len(s))
 	for _, r := range s {
-		if isRemovedControl(r) || (dropTatweel && r == tatweel) {
-			continue
+		if !drop(r) {
+			in = append(in, r)
 		}
-		in = append(in, r)
+	}
+	// nextIsJoinable[i]: the first rune after in[i] that is not a ZWNJ is
+	// a letter or a mark.
+	nextIsJoinable := make([]bool, len(in))
+	next := false
+	for i := len(in) - 1; i >= 0; i-- {
+		nextIsJoinable[i] = next
+		if in[i] != zwnj {
+			next = unicode.IsLetter(in[i]) || unicode.IsMark(in[i])
+		}
 	}
 	out := make([]rune, 0, len(in))
+	// afterLetter: the last rune written, skipping combining marks, is a
+	// letter (so a ZWNJ here would sit between a letter and what follows).
+	afterLetter, afterZWNJ := false, false
 	for i, r := range in {
-		if r != zwnj {
-			out = append(out, r)
+		switch {
+		case r == zwnj:
+			// Keep the first ZWNJ of a run, between a letter (and its
+			// marks) and a letter or mark.
+			if afterLetter && !afterZWNJ && nextIsJoinable[i] {
+				out = append(out, r)
+				afterZWNJ = true
+				afterLetter = false
+			}
 			continue
+		case unicode.IsMark(r):
+			// A mark keeps the base it sits on.
+		default:
+			afterLetter = unicode.IsLetter(r)
 		}
-		if keepZWNJ(out, in[i+1:]) {
-			out = append(out, r)
-		}
+		afterZWNJ = false
+		out = append(out, r)
 	}
 	return string(out)
 }
 
-// keepZWNJ decides for a ZWNJ that would follow before and precede after.
-func keepZWNJ(before, after []rune) bool {
-	// The base character before: skip combining marks.
-	j := len(before) - 1
-	if j >= 0 && before[j] == zwnj {
-		return false // collapse a run into its first ZWNJ
-	}
-	for j >= 0 && unicode.IsMark(before[j]) {
-		j--
-	}
-	if j < 0 || !unicode.IsLetter(before[j]) {
-		return false
-	}
-	// The character after the run of ZWNJs.
-	for _, r := range after {
-		if r == zwnj {
-			continue
-		}
-		return unicode.IsLetter(r) || unicode.IsMark(r)
-	}
-	return false
-}
-
-// StripControls removes bidi controls and invisible characters (see
-// isRemovedControl) and misplaced ZWNJs (see the ZWNJ policy), and nothing
-// else: no NFC, no digit or letter folding, whitespace untouched (tab, line
-// feed and carriage return are kept). Renderers use it on text shown to
-// officers. The result is valid UTF-8.
+// StripControls removes the characters that can hide or reorder text and
+// nothing else: bidi controls (LRM, RLM, ALM, LRE, RLE, PDF, LRO, RLO, LRI,
+// RLI, FSI, PDI), zero-width and other invisible format characters (ZWSP,
+// ZWJ, WORD JOINER, BOM, SOFT HYPHEN, TAG characters, …), C0/C1 control
+// characters other than tab, line feed and carriage return, and every ZWNJ
+// that is not between letters (see the ZWNJ policy above). It does no NFC,
+// no digit or letter folding and leaves whitespace alone. Renderers use it
+// on text shown to officers. The result is valid UTF-8.
 func StripControls(s string) string {
 	return stripInvisible(s, false)
 }

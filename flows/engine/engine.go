@@ -384,12 +384,13 @@ func (t *turn) pickLanguage() error {
 		}
 	} else {
 		text := locales.Normalize(t.in.Text)
+		key := locales.Fold(text)
 		order := t.pickerOrder()
 		if n, err := strconv.Atoi(text); err == nil && n >= 1 && n <= len(order) {
 			chosen = order[n-1]
 		}
 		for _, l := range order {
-			if strings.EqualFold(text, string(l)) || text == locales.Normalize(l.Name()) {
+			if key == locales.Fold(string(l)) || key == locales.Fold(l.Name()) {
 				chosen = l
 			}
 		}
@@ -439,10 +440,11 @@ func (t *turn) yesNo(yesData, noData string, yesMsg, noMsg locales.MsgID) (yes, 
 		return false, false
 	}
 	text := locales.Normalize(t.in.Text)
+	key := locales.Fold(text)
 	switch {
-	case text == "1" || strings.EqualFold(text, locales.Normalize(t.tr(yesMsg))):
+	case text == "1" || key == locales.Fold(t.tr(yesMsg)):
 		return true, false
-	case text == "2" || strings.EqualFold(text, locales.Normalize(t.tr(noMsg))):
+	case text == "2" || key == locales.Fold(t.tr(noMsg)):
 		return false, true
 	}
 	return false, false
@@ -584,8 +586,9 @@ func (t *turn) typedChoice(st *flows.State) (flows.ChoiceID, bool) {
 	if n, err := strconv.Atoi(text); err == nil && n >= 1 && n <= len(ids) {
 		return ids[n-1], true
 	}
+	key := locales.Fold(text)
 	for i, l := range labels {
-		if strings.EqualFold(text, locales.Normalize(l)) {
+		if key == locales.Fold(l) {
 			return ids[i], true
 		}
 	}
