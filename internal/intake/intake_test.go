@@ -59,7 +59,7 @@ type fixture struct {
 	now   time.Time
 }
 
-func newFixture(t *testing.T, wrap func(intake.Store) intake.Store) *fixture {
+func newFixture(t testing.TB, wrap func(intake.Store) intake.Store) *fixture {
 	t.Helper()
 	fs, err := library.Load()
 	if err != nil {
@@ -247,5 +247,37 @@ func TestStoreFailureGivesLocalizedErrorAndKeepsSession(t *testing.T) {
 	}
 	if strings.Contains(fx.logs.String(), "disk full") == false {
 		t.Fatal("the error class should be logged")
+	}
+}
+
+// BenchmarkHandleDurable measures one whole turn through the service on the embedded store:
+// load, engine step, commit with fsync. Each iteration is a multi-choice tick and untick on the
+// services question, so the session stays where it is.
+func BenchmarkHandleDurable(b *testing.B) {
+	fx := newFixture(b, nil)
+	ctx := context.Background()
+	var buttons []engine.Button
+	for _, in := range []string{"/start", "#4", "#1", "#1", "#3"} {
+		input := engine.Input{Text: in}
+		if n, ok := strings.CutPrefix(in, "#"); ok {
+			input = engine.Input{Data: buttons[int(n[0]-'0')-1].Data}
+		}
+		out, err := fx.svc.Handle(ctx, "bench", input)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last := out.Replies[len(out.Replies)-1]
+		buttons = nil
+		for _, row := range last.Buttons {
+			buttons = append(buttons, row...)
+		}
+	}
+	tick := engine.Input{Data: buttons[0].Data}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := fx.svc.Handle(ctx, "bench", tick); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
