@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+
 	"github.com/penahbot/penah/locales"
 )
 
@@ -253,15 +256,19 @@ func (f *Flow) Line(path string) int {
 // Duration is a time.Duration written as "72h" or "30m" in YAML.
 type Duration time.Duration
 
-// UnmarshalYAML reads a Go duration string.
-func (d *Duration) UnmarshalYAML(b []byte) error {
-	s := strings.Trim(strings.TrimSpace(string(b)), `"'`)
+// UnmarshalYAML reads a Go duration string. It takes the node, not the bytes, so that its errors
+// carry the line (goccy/go-yaml passes a bytes unmarshaler's error on without a position).
+func (d *Duration) UnmarshalYAML(node ast.Node) error {
+	var s string
+	if err := yaml.NodeToValue(node, &s); err != nil {
+		return err
+	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("not a duration like 72h or 30m: %q", s)
+		return &yaml.SyntaxError{Message: fmt.Sprintf("not a duration like 72h or 30m: %q", s), Token: node.GetToken()}
 	}
 	if v <= 0 {
-		return fmt.Errorf("duration must be positive: %q", s)
+		return &yaml.SyntaxError{Message: fmt.Sprintf("duration must be positive: %q", s), Token: node.GetToken()}
 	}
 	*d = Duration(v)
 	return nil

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,11 +21,24 @@ type Migration func(doc map[string]any) error
 // empty; a future spec 2 adds migrations[1] and bumps SpecVersion. Tests register their own.
 var migrations = map[int]Migration{}
 
+// specVersion is the spec Read produces: SpecVersion, a variable only so that tests can exercise
+// migrations while the table is still empty.
+var specVersion = SpecVersion
+
 // Read parses one flow file. name is used in messages only. Syntax errors, unknown keys and wrong
 // types are errors with a line number; semantic problems are left to Validate.
 func Read(name string, data []byte) (*Flow, error) {
 	if len(data) > MaxFileBytes {
 		return nil, fmt.Errorf("%s: %w (%d bytes, at most %d)", name, ErrTooLarge, len(data), MaxFileBytes)
+	}
+	data = bytes.TrimPrefix(data, []byte("\ufeff")) // a byte order mark, as some Windows editors write
+	// Parse first: syntax errors get a line, and the checks in plainYAML run before any decoding.
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%s", name, yamlError(err))
+	}
+	if line, msg := plainYAML(file); msg != "" {
+		return nil, fmt.Errorf("%s:%d: %s", name, line, msg)
 	}
 	var head struct {
 		Spec int `yaml:"spec"`
@@ -34,21 +48,20 @@ func Read(name string, data []byte) (*Flow, error) {
 	}
 	switch {
 	case head.Spec == 0:
-		return nil, fmt.Errorf("%s:1: missing or invalid \"spec\" (this Penah reads spec %d)", name, SpecVersion)
-	case head.Spec > SpecVersion:
-		return nil, fmt.Errorf("%s:1: spec %d is newer than this Penah understands (spec %d); upgrade Penah", name, head.Spec, SpecVersion)
-	case head.Spec < SpecVersion:
+		return nil, fmt.Errorf("%s:1: missing or invalid \"spec\" (this Penah reads spec %d)", name, specVersion)
+	case head.Spec > specVersion:
+		return nil, fmt.Errorf("%s:1: spec %d is newer than this Penah understands (spec %d); upgrade Penah", name, head.Spec, specVersion)
+	case head.Spec < specVersion:
 		migrated, err := migrate(data, head.Spec)
 		if err != nil {
 			return nil, fmt.Errorf("%s: migrating from spec %d: %w", name, head.Spec, err)
 		}
 		data = migrated
+		if file, err = parser.ParseBytes(data, 0); err != nil {
+			return nil, fmt.Errorf("%s: migrating from spec %d: %s", name, head.Spec, yamlError(err))
+		}
 	}
 
-	file, err := parser.ParseBytes(data, 0)
-	if err != nil {
-		return nil, fmt.Errorf("%s:%s", name, yamlError(err))
-	}
 	f := &Flow{File: name}
 	if err := yaml.UnmarshalWithOptions(data, f, yaml.DisallowUnknownField()); err != nil {
 		return nil, fmt.Errorf("%s:%s", name, yamlError(err))
@@ -58,6 +71,11 @@ func Read(name string, data []byte) (*Flow, error) {
 	for i, s := range f.States {
 		if s == nil {
 			return nil, fmt.Errorf("%s:%d: state %d is empty", name, f.Line(statePath(i)), i+1)
+		}
+		for j, c := range s.Choices {
+			if c == nil {
+				return nil, fmt.Errorf("%s:%d: choice %d of state %q is empty", name, f.Line(fmt.Sprintf("%s.choices[%d]", statePath(i), j)), j+1, s.ID)
+			}
 		}
 		s.Index = i
 		s.kind = deriveKind(s)
@@ -73,7 +91,7 @@ func migrate(data []byte, from int) ([]byte, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, errors.New(yamlError(err))
 	}
-	for v := from; v < SpecVersion; v++ {
+	for v := from; v < specVersion; v++ {
 		m, ok := migrations[v]
 		if !ok {
 			return nil, fmt.Errorf("no migration from spec %d", v)
@@ -118,6 +136,51 @@ func (v lineVisitor) Visit(n ast.Node) ast.Visitor {
 		}
 	}
 	return v
+}
+
+// plainYAML returns the line and a message for the first construct flows do not use: a second
+// document (which Unmarshal would silently ignore), a tag (goccy/go-yaml v1.19 panics decoding a
+// tagged scalar into a list), or an anchor or alias (an aliased state is the same *State twice,
+// and problems inside it could not name the line an admin has to change).
+func plainYAML(file *ast.File) (int, string) {
+	v := &plainVisitor{}
+	for i, doc := range file.Docs {
+		if doc.Body == nil {
+			continue
+		}
+		if i > 0 {
+			return nodeLine(doc.Body), "a flow file holds one YAML document; remove the second \"---\""
+		}
+		ast.Walk(v, doc.Body)
+	}
+	return v.line, v.msg
+}
+
+type plainVisitor struct {
+	line int
+	msg  string
+}
+
+func (v *plainVisitor) Visit(n ast.Node) ast.Visitor {
+	if n == nil || v.msg != "" {
+		return nil
+	}
+	switch n.Type() {
+	case ast.TagType:
+		v.line, v.msg = nodeLine(n), "YAML tags (!!...) are not allowed in a flow"
+	case ast.AnchorType, ast.AliasType:
+		v.line, v.msg = nodeLine(n), "YAML anchors and aliases (&name, *name) are not allowed in a flow"
+	default:
+		return v
+	}
+	return nil
+}
+
+func nodeLine(n ast.Node) int {
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		return tk.Position.Line
+	}
+	return 0
 }
 
 func lineIndex(file *ast.File) map[string]int {

@@ -2,7 +2,9 @@ package flows
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf16"
@@ -209,13 +211,14 @@ func (v *validator) states() map[FieldID]*fieldInfo {
 		p := statePath(i)
 		if j, dup := seen[s.ID]; dup {
 			v.errf(p+".id", s.ID, "duplicate state id (first defined as state %d)", j+1)
+		} else {
+			seen[s.ID] = i
 		}
-		seen[s.ID] = i
 		if !flowIDRe.MatchString(string(s.ID)) || len(s.ID) > MaxStateIDBytes {
 			v.errf(p+".id", s.ID, "state id must match [a-z][a-z0-9_]* and be at most %d bytes", MaxStateIDBytes)
 		}
 		if s.Kind() == 0 {
-			if s.Input != "" && !strings.Contains("text number phone governorate", s.Input) {
+			if s.Input != "" && !slices.Contains([]string{"text", "number", "phone", "governorate"}, s.Input) {
 				v.errf(p+".input", s.ID, "unknown input %q (text, number, phone or governorate)", s.Input)
 			} else {
 				v.errf(p, s.ID, "a state may have only one of choices, input, submit and end")
@@ -238,7 +241,8 @@ func (v *validator) states() map[FieldID]*fieldInfo {
 		}
 	}
 	for i, s := range f.States {
-		for name, val := range s.Set {
+		for _, name := range slices.Sorted(maps.Keys(s.Set)) { // sorted, as in texts
+			val := s.Set[name]
 			p := fmt.Sprintf("%s.set.%s", statePath(i), name)
 			if !flowIDRe.MatchString(string(name)) || !choiceIDRe.MatchString(val) {
 				v.errf(p, s.ID, "set %s: %q: field and value must be plain ids", name, val)
@@ -295,7 +299,7 @@ func (v *validator) texts(path string, s *State, what string, t Text, required b
 			}
 		}
 	}
-	for l := range t {
+	for _, l := range slices.Sorted(maps.Keys(t)) { // sorted: the report must not change from run to run
 		if !v.f.HasLanguage(l) {
 			v.add(Error, path+"."+string(l), s.ID, l, "text in a language the flow does not declare")
 		}
@@ -469,6 +473,10 @@ func (v *validator) branchConds(p string, s *State, n Next, fields map[FieldID]*
 }
 
 func (v *validator) cond(p string, s *State, c *Cond, fields map[FieldID]*fieldInfo) {
+	if c == nil {
+		v.errf(p, s.ID, "empty condition")
+		return
+	}
 	forms := 0
 	if c.Field != "" {
 		forms++
@@ -560,6 +568,9 @@ func (v *validator) graph() {
 	}
 	if _, ok := f.State(f.Start); !ok {
 		return
+	}
+	if len(f.States) > MaxStates {
+		return // already an error; the walks below are quadratic, so a huge file would stall the gate
 	}
 	all := func(*State, edge) bool { return true }
 	reach := v.walk(f.Start, all)
