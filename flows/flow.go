@@ -167,6 +167,9 @@ type Choice struct {
 	Next    Next     `yaml:"next"`
 	Skip    bool     `yaml:"skip"`
 	Consent bool     `yaml:"consent"`
+	// Exclusive, in a multi-choice state, clears the other ticks when chosen and is cleared when
+	// another is ticked (e.g. "None of them").
+	Exclusive bool `yaml:"exclusive"`
 }
 
 // Kind returns what the state asks, derived from its keys when the flow was read.

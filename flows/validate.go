@@ -407,6 +407,9 @@ func (v *validator) choices(p string, s *State) {
 		if c.Consent && s.ID != f.Consent {
 			v.errf(cp+".consent", s.ID, "consent: true outside the consent state %q", f.Consent)
 		}
+		if c.Exclusive && k != KindMulti {
+			v.errf(cp+".exclusive", s.ID, "exclusive: true is only for choices of a multi state")
+		}
 		v.next(cp+".next", s, c.Next)
 	}
 	// Chrome buttons: Back and Exit on every question, Skip when optional, Done on multi.

@@ -314,6 +314,11 @@ func TestValidateRules(t *testing.T) {
 			want:  []string{`t.yaml:48: error: state "summary": consent: true outside the consent state "consent"`},
 		},
 		{
+			name:  "exclusive choice outside a multi state",
+			edits: []edit{{old: "      - id: work\n", new: "      - id: work\n        exclusive: true\n"}},
+			want:  []string{`t.yaml:32: error: state "topic": exclusive: true is only for choices of a multi state`},
+		},
+		{
 			name:  "choice question that cannot be skipped",
 			edits: []edit{{old: "    save: topic\n    optional: true\n", new: "    save: topic\n"}},
 			want:  []string{`t.yaml:23: error: state "topic": ` + cannotSkip},

@@ -600,6 +600,12 @@ func (t *turn) choose(st *flows.State, id flows.ChoiceID) error {
 		if i := slices.Index(t.s.Selected, id); i >= 0 {
 			t.s.Selected = slices.Delete(t.s.Selected, i, i+1)
 		} else {
+			c, _ := st.Choice(id)
+			// An exclusive choice ("None of them") and the others cannot be ticked together.
+			t.s.Selected = slices.DeleteFunc(t.s.Selected, func(other flows.ChoiceID) bool {
+				o, _ := st.Choice(other)
+				return c.Exclusive || (o != nil && o.Exclusive)
+			})
 			t.s.Selected = append(t.s.Selected, id)
 		}
 		t.edit = t.in.Data != ""

@@ -39,6 +39,7 @@ states:
     choices:
       - {id: medical, label: {en: "Medical", ar: "طبية"}}
       - {id: legal, label: {en: "Legal", ar: "قانونية"}}
+      - {id: none, label: {en: "None", ar: "لا شيء"}, exclusive: true}
     next: age
   - id: age
     say: {en: "Age?", ar: "العمر؟"}
@@ -448,5 +449,22 @@ func TestChangeFromSummaryDropsLaterAnswers(t *testing.T) {
 	}
 	if want := []flows.StateID{"consent"}; !reflect.DeepEqual(d.s.History, want) {
 		t.Errorf("history %v, want %v", d.s.History, want)
+	}
+}
+
+func TestExclusiveChoice(t *testing.T) {
+	d := newDriver(t, compileMini(t, "1"))
+	d.text("/start")
+	d.press("English")
+	d.press("Yes")
+	d.press("Legal")
+	d.press("Medical")
+	d.press("None")
+	if want := []flows.ChoiceID{"none"}; !reflect.DeepEqual(d.s.Selected, want) {
+		t.Fatalf("ticking an exclusive choice: %v", d.s.Selected)
+	}
+	d.press("Legal")
+	if want := []flows.ChoiceID{"legal"}; !reflect.DeepEqual(d.s.Selected, want) {
+		t.Fatalf("ticking another after the exclusive one: %v", d.s.Selected)
 	}
 }
