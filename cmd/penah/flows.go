@@ -146,13 +146,9 @@ func newEngine() (*engine.Engine, *engine.Set, *locales.Catalog, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	set := engine.NewSet()
-	for _, f := range fs {
-		c, err := engine.Compile(f)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("%s: %w", f.File, err)
-		}
-		set.Add(c)
+	set, err := engine.CompileAll(fs)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	return engine.New(cat, set, library.Main), set, cat, nil
 }

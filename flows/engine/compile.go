@@ -137,6 +137,19 @@ func NewSet(cs ...*Compiled) *Set {
 	return s
 }
 
+// CompileAll compiles flows into a new set; the first flow that does not validate is an error.
+func CompileAll(fs []*flows.Flow) (*Set, error) {
+	set := NewSet()
+	for _, f := range fs {
+		c, err := Compile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.File, err)
+		}
+		set.Add(c)
+	}
+	return set, nil
+}
+
 // Add puts a compiled flow in the set; it becomes the latest when its revision is the highest.
 func (s *Set) Add(c *Compiled) {
 	s.byKey[setKey{c.Flow.ID, c.Flow.Revision}] = c

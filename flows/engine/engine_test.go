@@ -401,13 +401,9 @@ func BenchmarkTurn(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	set := NewSet()
-	for _, f := range fs {
-		c, err := Compile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		set.Add(c)
+	set, err := CompileAll(fs)
+	if err != nil {
+		b.Fatal(err)
 	}
 	d := &driver{t: b, eng: New(locales.MustLoad(), set, library.Main), now: t0}
 	d.text("/start")

@@ -18,13 +18,9 @@ func FuzzStep(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	set := NewSet()
-	for _, fl := range fs {
-		c, err := Compile(fl)
-		if err != nil {
-			f.Fatal(err)
-		}
-		set.Add(c)
+	set, err := CompileAll(fs)
+	if err != nil {
+		f.Fatal(err)
 	}
 	eng := New(locales.MustLoad(), set, library.Main)
 	for _, seed := range []string{

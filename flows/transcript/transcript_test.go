@@ -20,13 +20,9 @@ func newEngine(t *testing.T) *engine.Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := engine.NewSet()
-	for _, f := range fs {
-		c, err := engine.Compile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		set.Add(c)
+	set, err := engine.CompileAll(fs)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return engine.New(locales.MustLoad(), set, library.Main)
 }

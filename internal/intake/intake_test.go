@@ -65,13 +65,9 @@ func newFixture(t testing.TB, wrap func(intake.Store) intake.Store) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := engine.NewSet()
-	for _, f := range fs {
-		c, err := engine.Compile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		set.Add(c)
+	set, err := engine.CompileAll(fs)
+	if err != nil {
+		t.Fatal(err)
 	}
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "penah.db"))
 	if err != nil {
