@@ -54,7 +54,6 @@ const (
 	MsgForgetConfirm   MsgID = "forget_confirm"
 	MsgForgetDone      MsgID = "forget_done"
 	MsgForgetCancelled MsgID = "forget_cancelled"
-	MsgNothingToForget MsgID = "nothing_to_forget"
 )
 
 // Session ends and errors.
@@ -111,7 +110,7 @@ var msgIDs = []MsgID{
 	MsgInvalidChoice, MsgInvalidNumber, MsgInvalidPhone, MsgTextTooLong, MsgTextEmpty, MsgNeedOne, MsgNotSkippable,
 	MsgSelected, MsgSkipped, MsgAnswered, MsgNothingBack,
 	MsgResumeCheck, MsgResumeLater, MsgExpired,
-	MsgHelp, MsgExitDone, MsgForgetConfirm, MsgForgetDone, MsgForgetCancelled, MsgNothingToForget,
+	MsgHelp, MsgExitDone, MsgForgetConfirm, MsgForgetDone, MsgForgetCancelled,
 	MsgSessionDone, MsgStaleButton, MsgErrorGeneric,
 	MsgGovAnbar, MsgGovBabil, MsgGovBaghdad, MsgGovBasra, MsgGovDhiQar, MsgGovDiyala, MsgGovDuhok,
 	MsgGovErbil, MsgGovKarbala, MsgGovKirkuk, MsgGovMaysan, MsgGovMuthanna, MsgGovNajaf, MsgGovNineveh,

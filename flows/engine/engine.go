@@ -206,7 +206,7 @@ func (t *turn) run() error {
 	if (isCmd && cmd == locales.CmdExit) || t.in.Data == dataExit || strings.HasSuffix(t.in.Data, ":"+string(flows.ChromeExit)) {
 		return t.exit()
 	}
-	if t.s.Active() {
+	if t.s.Active() && t.s.Flow != "" {
 		c, ok := t.e.lib.Get(t.s.Flow, t.s.Revision)
 		if !ok {
 			// The pinned revision is gone (it should be kept while sessions use it): start over
@@ -252,12 +252,10 @@ func (t *turn) run() error {
 			t.languagePicker()
 			return nil
 		case locales.CmdForget:
+			// Always ask, even with no conversation in progress: the person may have sent a
+			// request and cleared the chat since, and the caller erases whatever it keeps.
 			if t.s.Phase != PhaseForget {
 				t.s.Return = t.s.Phase
-			}
-			if !t.s.Active() {
-				t.say(t.tr(locales.MsgNothingToForget), nil, 0)
-				return nil
 			}
 			t.s.Phase = PhaseForget
 			t.forgetQuestion()
@@ -274,10 +272,7 @@ func (t *turn) run() error {
 	case PhaseForget:
 		return t.forget()
 	case PhaseDone:
-		t.say(t.tr(locales.MsgSessionDone), [][]Button{
-			{{Label: t.tr(locales.MsgStartAgain), Data: dataRestart}},
-			{{Label: t.tr(locales.MsgExit), Data: dataExit}},
-		}, 0)
+		t.ended()
 		return nil
 	case PhaseFlow:
 		if isCmd {
@@ -293,6 +288,14 @@ func (t *turn) run() error {
 		return t.answer()
 	}
 	return fmt.Errorf("unknown phase %q", t.s.Phase)
+}
+
+// ended tells the person the conversation is over and offers a new one.
+func (t *turn) ended() {
+	t.say(t.tr(locales.MsgSessionDone), [][]Button{
+		{{Label: t.tr(locales.MsgStartAgain), Data: dataRestart}},
+		{{Label: t.tr(locales.MsgExit), Data: dataExit}},
+	}, 0)
 }
 
 // flowFromArg picks the flow a /start payload names (a deep link such as /start info), or the main flow.
@@ -317,7 +320,7 @@ func (t *turn) again() error {
 	case PhaseForget:
 		t.forgetQuestion()
 	case PhaseDone:
-		t.say("", [][]Button{{{Label: t.tr(locales.MsgStartAgain), Data: dataRestart}}}, 0)
+		t.ended()
 	default:
 		return t.start(t.e.main)
 	}
@@ -483,6 +486,11 @@ func (t *turn) forget() error {
 		return nil
 	case no:
 		t.s.Phase, t.s.Return = t.s.Return, ""
+		if t.s.Phase == PhaseNew {
+			t.s = Session{Lang: t.s.Lang}
+			t.say(t.tr(locales.MsgForgetCancelled), nil, 0)
+			return nil
+		}
 		t.note(locales.MsgForgetCancelled, nil)
 		return t.again()
 	}

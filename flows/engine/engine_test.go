@@ -464,3 +464,23 @@ func TestExclusiveChoice(t *testing.T) {
 		t.Fatalf("ticking another after the exclusive one: %v", d.s.Selected)
 	}
 }
+
+func TestForgetWithoutConversationAndLanguageAfterEnd(t *testing.T) {
+	d := newDriver(t, compileMini(t, "1"))
+	d.text("/forget")
+	if d.s.Phase != PhaseForget {
+		t.Fatalf("/forget must ask for confirmation even with nothing in progress: %+v", d.s)
+	}
+	d.press(d.eng.cat.T(locales.EN, locales.MsgCancel, nil))
+	if d.s.Active() {
+		t.Fatalf("cancel with nothing in progress leaves nothing: %+v", d.s)
+	}
+	d.text("/start")
+	d.press("English")
+	d.press("No") // declined: the end state
+	d.text("/language")
+	d.press("العربية")
+	if d.s.Phase != PhaseDone || !strings.Contains(d.lastText(), d.eng.cat.T(locales.AR, locales.MsgSessionDone, nil)) {
+		t.Fatalf("after the end, a language change says the conversation is over: %+v %q", d.s, d.lastText())
+	}
+}

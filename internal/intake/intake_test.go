@@ -277,3 +277,18 @@ func BenchmarkHandleDurable(b *testing.B) {
 		}
 	}
 }
+
+// TestForgetAfterExitStillErases: a person who sent a request and cleared the chat with /exit
+// can still erase it with /forget.
+func TestForgetAfterExitStillErases(t *testing.T) {
+	fx := newFixture(t, nil)
+	ref := fx.play(t, "p", completeIntake...).Case.Ref
+	fx.play(t, "p", "/exit")
+	out := fx.play(t, "p", "/forget", "#1")
+	if got := out.Replies[0].Text; got != fx.cat.T(locales.EN, locales.MsgForgetDone, nil) {
+		t.Fatalf("reply %q", got)
+	}
+	if _, err := fx.store.Case(context.Background(), ref); !errors.Is(err, intake.ErrNotFound) {
+		t.Fatalf("case survives /forget after /exit: %v", err)
+	}
+}
