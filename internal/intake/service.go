@@ -81,8 +81,8 @@ func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input, lan
 	}
 	out := Outcome{Replies: res.Replies, Effects: res.Effects}
 	c := Commit{Key: key, Expect: ver, Session: &res.Session}
-	if res.Has(engine.EffectExit) || res.Has(engine.EffectForget) {
-		c.Session = nil
+	if !res.Session.Active() {
+		c.Session = nil // exit, forget, or nothing begun: keep no record
 	}
 	c.Forget = res.Has(engine.EffectForget)
 	for _, e := range res.Effects {
