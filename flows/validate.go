@@ -92,7 +92,13 @@ const (
 )
 
 // TextLen counts a text as Telegram does: in UTF-16 code units.
-func TextLen(s string) int { return len(utf16.Encode([]rune(s))) }
+func TextLen(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r) // 2 for characters outside the BMP (most emoji), else 1
+	}
+	return n
+}
 
 // Validate checks a flow against every rule of the publish gate and returns what it found,
 // errors first in file order. A flow with no errors may be published.
