@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,13 +20,12 @@ import (
 	"github.com/penahbot/penah/flows"
 	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/internal/intake"
-	"github.com/penahbot/penah/internal/store/boltstore"
 	"github.com/penahbot/penah/locales"
 )
 
-// chatKey is the session key of the terminal conversation. On Telegram it is a blind index of the
-// chat id; the terminal has one local person.
-const chatKey intake.SessionKey = "terminal"
+// chatPerson is who the terminal conversation belongs to. Like a Telegram user id, it is stored
+// only as a blind index.
+const chatPerson = "local"
 
 // MaxChatLine bounds one line read from the terminal, like Telegram's 4096-character message.
 const MaxChatLine = 4 * flows.MaxTextChars
@@ -35,11 +33,7 @@ const MaxChatLine = 4 * flows.MaxTextChars
 func runChat(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("penah chat", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	defData := getenv("PENAH_DATA")
-	if defData == "" {
-		defData = "penah-data"
-	}
-	data := fl.String("data", defData, "data directory (env PENAH_DATA)")
+	data := fl.String("data", "", "data directory (env PENAH_DATA, default ./penah-data)")
 	flowID := fl.String("flow", "", "flow to start (default: the intake)")
 	hint := fl.String("lang-hint", "", "language code as Telegram would report it (e.g. ar, ckb, en-US)")
 	resume := fl.Bool("resume", false, "continue the stored conversation instead of starting anew")
@@ -56,12 +50,13 @@ func runChat(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 	if err != nil {
 		return err
 	}
-	store, err := boltstore.Open(filepath.Join(*data, "penah.db"))
+	c, err := openCore(ctx, dataDir(getenv, *data), getenv, true, stderr)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	svc := intake.NewService(eng, store, cat, time.Now, newLogger(stderr))
+	defer c.Close()
+	svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, newLogger(stderr))
+	chatKey := intake.SessionKey(c.vault.Index("terminal", chatPerson))
 
 	interactive := isTerminal(stdin) && isTerminal(stdout)
 	p := &printer{w: stdout, visual: *bidiMode == "visual" || (*bidiMode == "auto" && isTerminal(stdout)), width: 80}
@@ -82,7 +77,13 @@ func runChat(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 			return false, err
 		}
 		if out.Case != nil {
-			fmt.Fprintf(stdout, "\ncase: %s\n\n%s\n", out.Case.Ref, out.Case.OfficerView(set, cat, olang))
+			// Show the case as an officer would: read back from the store and opened with the
+			// team's key, so what is printed is what was sealed.
+			stored, body, err := svc.OpenCase(ctx, out.Case.Ref)
+			if err != nil {
+				return false, err
+			}
+			fmt.Fprintf(stdout, "\ncase: %s\n\n%s\n", stored.Ref, stored.OfficerView(set, cat, olang, body))
 		}
 		for _, e := range out.Effects {
 			if e.Kind == engine.EffectExit || e.Kind == engine.EffectForget {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
@@ -11,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (string, string, error) {
@@ -106,55 +109,157 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// TestChatBinaryEndToEnd builds the real binary and drives `penah chat` through stdin, in Sorani,
-// to a submitted case, then checks the case survived in the data directory.
-func TestChatBinaryEndToEnd(t *testing.T) {
+// buildPenah builds the real binary once per test.
+func buildPenah(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "penah")
+	bin := filepath.Join(t.TempDir(), "penah")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	data := filepath.Join(dir, "data")
-	// Picker (ckb suggested first) · safe · consent · not in danger · services: medical, done ·
-	// topic: forced work · age: adult · governorate by typed Sorani name · out of camp · woman ·
-	// phone call · a phone number in Arabic-Indic digits · safe times · share: health, done · send.
-	input := strings.Join([]string{"1", "1", "1", "3", "1", "10", "4", "2", "دهۆک", "2", "1", "2", "٠٧٥٠١٢٣٤٥٦٧", "دوای کاتژمێر ٦", "1", "9", "1"}, "\n") + "\n"
-	cmd := exec.Command(bin, "chat", "--data", data, "--lang-hint", "ckb", "--bidi", "logical")
-	cmd.Stdin = strings.NewReader(input)
+	return bin
+}
+
+// penahCmd runs the binary with stdin and returns stdout and stderr.
+func penahCmd(t *testing.T, bin, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "PENAH_MASTER_KEY=", "PENAH_DATA=")
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chat: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+var caseLine = regexp.MustCompile(`(?m)^case: ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})$`)
+
+// TestChatBinaryEndToEnd builds the real binary and drives `penah chat` through stdin, in Sorani,
+// to a submitted case; then checks that nothing typed rests in the clear anywhere in the data
+// directory or the logs, that the case opens for the team and for escrow, that keys rotate
+// without losing it, and that after /forget nobody can open it.
+func TestChatBinaryEndToEnd(t *testing.T) {
+	bin := buildPenah(t)
+	data := filepath.Join(t.TempDir(), "data")
+	marker := "CANARY-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-q7Zx"
+	// Picker (ckb suggested first) · safe · consent · not in danger · services: medical, done ·
+	// topic: forced work · age: adult · governorate by typed Sorani name · out of camp · woman ·
+	// phone call · a phone number in Arabic-Indic digits · safe times with the marker · share:
+	// health, done · send.
+	input := strings.Join([]string{"1", "1", "1", "3", "1", "10", "4", "2", "دهۆک", "2", "1", "2", "٠٧٥٠١٢٣٤٥٦٧", "دوای کاتژمێر ٦ " + marker, "1", "9", "1"}, "\n") + "\n"
+	out, stderr, err := penahCmd(t, bin, input, "chat", "--data", data, "--lang-hint", "ckb", "--bidi", "logical")
+	if err != nil {
+		t.Fatalf("chat: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)
 	}
-	out := stdout.String()
-	m := regexp.MustCompile(`(?m)^case: ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})$`).FindStringSubmatch(out)
+	logs := stderr
+	m := caseLine.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no case line in output:\n%s", out)
 	}
-	for _, want := range []string{"language: ckb", "Governorate (governorate): Duhok", "+9647501234567", "Help wanted (services): Medical care"} {
+	ref := m[1]
+	for _, want := range []string{"language: ckb", "Governorate (governorate): Duhok", "+9647501234567", "Help wanted (services): Medical care", marker} {
 		if !strings.Contains(out, want) {
 			t.Errorf("officer view lacks %q:\n%s", want, out)
 		}
 	}
-	if stderr.Len() != 0 {
-		t.Errorf("unexpected stderr: %s", stderr.String())
+	if want := "penah: created development keys in " + data + " (not for real cases; see `penah keys init`)\n"; stderr != want {
+		t.Errorf("stderr of a first run: %q, want the one line %q", stderr, want)
 	}
-	if _, err := os.Stat(filepath.Join(data, "penah.db")); err != nil {
-		t.Fatalf("no database in the data directory: %v", err)
+
+	// The case opens for the team (server-held key) and for escrow.
+	out, stderr, err = penahCmd(t, bin, "", "cases", "open", ref, "--data", data)
+	logs += stderr
+	if err != nil || !strings.Contains(out, marker) {
+		t.Fatalf("cases open: %v\n%s%s", err, out, stderr)
 	}
-	// A second run with /exit ends at once and leaves the case in place.
-	cmd = exec.Command(bin, "chat", "--data", data)
-	cmd.Stdin = strings.NewReader("/exit\nthis line is never read\n")
-	out2, err := cmd.CombinedOutput()
+	passFile := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(passFile, []byte(devPassphrase+"\n"), 0o600)
+	escrow := filepath.Join(data, escrowFile)
+	out, stderr, err = penahCmd(t, bin, "", "cases", "open", ref, "--data", data, "--identity", escrow, "--passphrase-file", passFile)
+	logs += stderr
+	if err != nil || !strings.Contains(out, marker) {
+		t.Fatalf("cases open with escrow: %v\n%s%s", err, out, stderr)
+	}
+
+	// Rotation: a new master key and team key; the old case still opens, and after rewrap too.
+	for _, args := range [][]string{{"keys", "rotate", "--data", data}, {"keys", "rewrap", "--data", data}} {
+		out, stderr, err = penahCmd(t, bin, "", args...)
+		logs += stderr
+		if err != nil {
+			t.Fatalf("%v: %v\n%s%s", args, err, out, stderr)
+		}
+	}
+	if !strings.Contains(out, "rewrapped 1 case(s)") {
+		t.Fatalf("rewrap: %s", out)
+	}
+	out, _, _ = penahCmd(t, bin, "", "keys", "list", "--data", data)
+	if strings.Count(out, "master ") != 2 || !strings.Contains(out, "escrow ") {
+		t.Fatalf("keys list after rotation:\n%s", out)
+	}
+	out, stderr, err = penahCmd(t, bin, "", "cases", "open", ref, "--data", data)
+	logs += stderr
+	if err != nil || !strings.Contains(out, marker) {
+		t.Fatalf("cases open after rotation: %v\n%s%s", err, out, stderr)
+	}
+
+	// Canary: the marker, in any common encoding, is nowhere in the data directory or the logs.
+	scanForCanary(t, data, logs, marker)
+
+	// /forget from a new conversation of the same person shreds the case: nobody opens it.
+	out, stderr, err = penahCmd(t, bin, "/forget\n1\n", "chat", "--data", data)
 	if err != nil {
-		t.Fatalf("second run: %v\n%s", err, out2)
+		t.Fatalf("forget: %v\n%s%s", err, out, stderr)
 	}
-	if strings.Contains(string(out2), "this line is never read") {
-		t.Fatal("chat went on after /exit")
+	out, _, err = penahCmd(t, bin, "", "cases", "open", ref, "--data", data, "--identity", escrow, "--passphrase-file", passFile)
+	if err != nil || !strings.Contains(out, "was shredded") || strings.Contains(out, marker) || strings.Contains(out, "answers:") {
+		t.Fatalf("after /forget: %v\n%s", err, out)
+	}
+	scanForCanary(t, data, "", marker)
+}
+
+// scanForCanary fails if marker appears in any file under dir or in logs: as is, as UTF-16 (both
+// byte orders), base64 (standard and URL alphabets, at every alignment) or hex.
+func scanForCanary(t *testing.T, dir, logs, marker string) {
+	t.Helper()
+	needles := map[string][]byte{"plain": []byte(marker), "hex": []byte(hex.EncodeToString([]byte(marker))), "HEX": []byte(strings.ToUpper(hex.EncodeToString([]byte(marker))))}
+	var le, be []byte
+	for _, r := range marker {
+		le = append(le, byte(r), 0)
+		be = append(be, 0, byte(r))
+	}
+	needles["utf16le"], needles["utf16be"] = le, be
+	for pad := 0; pad < 3; pad++ {
+		src := append(bytes.Repeat([]byte{0}, pad), marker...)
+		for name, enc := range map[string]*base64.Encoding{"base64": base64.StdEncoding, "base64url": base64.URLEncoding} {
+			full := enc.EncodeToString(src)
+			from, to := 4*((pad+2)/3), 4*(len(src)/3) // the part that depends on the marker alone
+			needles[name+strconv.Itoa(pad)] = []byte(full[from:to])
+		}
+	}
+	check := func(where string, content []byte) {
+		for name, n := range needles {
+			if bytes.Contains(content, n) {
+				t.Errorf("the answer is readable (%s) in %s", name, where)
+			}
+		}
+	}
+	check("the logs", []byte(logs))
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		check(path, b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -31,8 +31,11 @@ Usage:
   penah flows check [FILE...]   check flows (default: the built-in ones); non-zero exit on any error
   penah flows graph FILE|ID     print a Mermaid diagram of a flow
   penah flows test [DIR]        replay the golden transcripts (default: flows/testdata/transcripts)
+  penah keys init|rotate|rewrap|team|list   manage the master key, escrow and team keys
+  penah cases list|open REF [--identity FILE]  list cases; open one as an officer would see it
 
-Environment: PENAH_DATA (data directory, default ./penah-data).
+Environment: PENAH_DATA (data directory, default ./penah-data), PENAH_MASTER_KEY (master keys;
+otherwise DATA/master.key).
 `
 
 // env reads configuration; tests pass a map instead of os.Getenv.
@@ -49,6 +52,10 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "flows":
 		return runFlows(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "cases":
+		return runCases(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

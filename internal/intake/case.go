@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/flows"
 	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/locales"
@@ -16,8 +17,14 @@ type Status string
 
 // Statuses. The full lifecycle (claim, contact, referral, escalation) arrives with the officer side.
 const (
-	StatusQueued Status = "queued"
+	StatusQueued    Status = "queued"
+	StatusClosed    Status = "closed"
+	StatusWithdrawn Status = "withdrawn" // the person used /forget: shredded
+	StatusShredded  Status = "shredded"  // past retention: shredded
 )
+
+// DefaultRetention is how long a closed case stays readable before it is shredded.
+const DefaultRetention = 90 * 24 * time.Hour
 
 // Case is one person's request for help, created when a flow submits.
 type Case struct {
@@ -32,9 +39,25 @@ type Case struct {
 	Routing map[flows.FieldID][]string `json:"routing,omitempty"`
 	// Skipped lists the questions the person chose not to answer.
 	Skipped []flows.FieldID `json:"skipped,omitempty"`
-	// Body holds the sensitive answers. The encryption issue seals it; until then it is only
-	// written by the embedded store on the operator's own disk.
-	Body []BodyEntry `json:"body,omitempty"`
+	// Team is the team the case is routed to; its key (and the escrow key) opens the body.
+	Team string `json:"team"`
+	// Envelope wraps the case's data key to its recipients; Answers is the sensitive answers
+	// (JSON []BodyEntry) sealed with that key as record kind "answers". Both are deleted when the
+	// case is shredded, which makes every copy of Answers anywhere unreadable.
+	Envelope *seal.Envelope `json:"envelope,omitempty"`
+	Answers  []byte         `json:"answers,omitempty"`
+	Closed   time.Time      `json:"closed,omitzero"`
+	Shredded time.Time      `json:"shredded,omitzero"`
+}
+
+// Tombstone strips the case to what statistics need: reference, dates, language and routing
+// fields. The verification code, the envelope and the sealed answers go.
+func (c *Case) Tombstone(reason Status, now time.Time) {
+	c.Status = reason
+	c.Code = ""
+	c.Envelope = nil
+	c.Answers = nil
+	c.Shredded = now
 }
 
 // BodyEntry is one sensitive answer.
@@ -43,29 +66,31 @@ type BodyEntry struct {
 	Text  string        `json:"text"`
 }
 
-// newCase builds a case from a submission's answers.
-func newCase(ref Ref, code string, e engine.Effect, now time.Time) *Case {
+// newCase builds a case from a submission's answers; the sensitive ones are returned apart, to
+// be sealed before anything is written.
+func newCase(ref Ref, code string, e engine.Effect, now time.Time) (*Case, []BodyEntry) {
 	c := &Case{
 		Ref: ref, Code: code, Flow: e.Flow, Revision: e.Revision, Lang: e.Lang,
 		Status: StatusQueued, Created: now, Routing: map[flows.FieldID][]string{},
 	}
+	var body []BodyEntry
 	for _, a := range e.Answers {
 		switch {
 		case a.Skipped:
 			c.Skipped = append(c.Skipped, a.Field)
 		case a.Sensitive:
-			c.Body = append(c.Body, BodyEntry{Field: a.Field, Text: a.Text})
+			body = append(body, BodyEntry{Field: a.Field, Text: a.Text})
 		default:
 			c.Routing[a.Field] = slices.Clone(a.Values)
 		}
 	}
-	return c
+	return c, body
 }
 
 // OfficerView renders the case as an officer reads it, in lang, with the flow's own titles and
 // labels. Free-text answers are shown as given (a renderer escapes them for its medium) with
 // bidi controls removed so they cannot reorder the view.
-func (c *Case) OfficerView(lib engine.Library, cat *locales.Catalog, lang locales.Lang) string {
+func (c *Case) OfficerView(lib engine.Library, cat *locales.Catalog, lang locales.Lang, body []BodyEntry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "case: %s\n", c.Ref)
 	fmt.Fprintf(&b, "status: %s\n", c.Status)
@@ -73,6 +98,7 @@ func (c *Case) OfficerView(lib engine.Library, cat *locales.Catalog, lang locale
 	fmt.Fprintf(&b, "language: %s\n", c.Lang)
 	fmt.Fprintf(&b, "flow: %s rev %d\n", c.Flow, c.Revision)
 	fmt.Fprintf(&b, "verification code: %s\n", c.Code)
+	fmt.Fprintf(&b, "team: %s\n", c.Team)
 	comp, ok := lib.Get(c.Flow, c.Revision)
 	if !ok {
 		return b.String()
@@ -119,9 +145,9 @@ func (c *Case) OfficerView(lib engine.Library, cat *locales.Catalog, lang locale
 			fmt.Fprintf(&b, "  %s (%s)\n", t, k)
 		}
 	}
-	if len(c.Body) > 0 {
+	if len(body) > 0 {
 		b.WriteString("answers:\n")
-		for _, e := range c.Body {
+		for _, e := range body {
 			t, _ := title(e.Field)
 			fmt.Fprintf(&b, "  %s (%s): %s\n", t, e.Field, locales.StripControls(e.Text))
 		}

@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/flows/library"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/boltstore"
+	"github.com/penahbot/penah/internal/vault"
 	"github.com/penahbot/penah/locales"
 )
 
@@ -51,12 +53,14 @@ func TestRefsAreWellFormedAndUnique(t *testing.T) {
 }
 
 type fixture struct {
-	svc   *intake.Service
-	store intake.Store
-	lib   *engine.Set
-	cat   *locales.Catalog
-	logs  *bytes.Buffer
-	now   time.Time
+	vault  *vault.Vault
+	escrow *seal.Identity
+	svc    *intake.Service
+	store  intake.Store
+	lib    *engine.Set
+	cat    *locales.Catalog
+	logs   *bytes.Buffer
+	now    time.Time
 }
 
 func newFixture(t testing.TB, wrap func(intake.Store) intake.Store) *fixture {
@@ -81,7 +85,24 @@ func newFixture(t testing.TB, wrap func(intake.Store) intake.Store) *fixture {
 	cat := locales.MustLoad()
 	fx := &fixture{store: store, lib: set, cat: cat, logs: &bytes.Buffer{}, now: time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { fx.now = fx.now.Add(time.Second); return fx.now }
-	fx.svc = intake.NewService(engine.New(cat, set, library.Main), store, cat, clock, slog.New(slog.NewTextHandler(fx.logs, nil)))
+	master, _ := seal.NewMasterKey()
+	kr, _ := seal.NewKeyring(master)
+	v, err := vault.Open(context.Background(), kr, st, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fx.escrow, err = seal.GenerateIdentity(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.SetEscrow(context.Background(), fx.escrow.Recipient()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddTeamKey(context.Background(), vault.DefaultTeam, false); err != nil {
+		t.Fatal(err)
+	}
+	fx.vault = v
+	route := func(*intake.Case) string { return vault.DefaultTeam }
+	fx.svc = intake.NewService(engine.New(cat, set, library.Main), store, v, route, cat, clock, slog.New(slog.NewTextHandler(fx.logs, nil)))
 	return fx
 }
 
@@ -139,7 +160,7 @@ func TestSubmissionCreatesCase(t *testing.T) {
 	if !strings.Contains(last, string(c.Ref)) || !strings.Contains(last, c.Code) || strings.Contains(last, "{ref}") {
 		t.Fatalf("reply does not carry the reference and code: %q", last)
 	}
-	stored, err := fx.store.Case(context.Background(), c.Ref)
+	stored, body, err := fx.svc.OpenCase(context.Background(), c.Ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,21 +170,28 @@ func TestSubmissionCreatesCase(t *testing.T) {
 	if _, ok := stored.Routing["safe_phone"]; ok {
 		t.Fatal("a sensitive answer is in the routing fields")
 	}
-	var body []string
-	for _, e := range stored.Body {
-		body = append(body, string(e.Field)+"="+e.Text)
+	var got []string
+	for _, e := range body {
+		got = append(got, string(e.Field)+"="+e.Text)
 	}
-	if strings.Join(body, ";") != "safe_phone=+9647501234567;safe_times=after 6pm "+marker {
-		t.Fatalf("body %v", body)
+	if strings.Join(got, ";") != "safe_phone=+9647501234567;safe_times=after 6pm "+marker {
+		t.Fatalf("body %v", got)
 	}
-	view := stored.OfficerView(fx.lib, fx.cat, locales.EN)
+	if bytes.Contains(stored.Answers, []byte(marker)) || stored.Envelope == nil {
+		t.Fatal("the stored answers are not sealed")
+	}
+	view := stored.OfficerView(fx.lib, fx.cat, locales.EN, body)
 	for _, want := range []string{"case: " + string(c.Ref), "Help wanted (services): Medical care", marker, "verification code: " + c.Code} {
 		if !strings.Contains(view, want) {
 			t.Errorf("officer view lacks %q:\n%s", want, view)
 		}
 	}
-	sess, _, _ := fx.store.LoadSession(context.Background(), "person-1")
-	if len(sess.Answers) != 0 {
+	sealed, _, _ := fx.store.LoadSession(context.Background(), "person-1")
+	plain, err := fx.vault.OpenSession("person-1", sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(plain, []byte(marker)) || bytes.Contains(plain, []byte("7501234567")) {
 		t.Fatal("the session keeps answers after the case was created")
 	}
 	if strings.Contains(fx.logs.String(), marker) || strings.Contains(fx.logs.String(), "7501234567") {
@@ -175,12 +203,50 @@ func TestForgetErasesTheCase(t *testing.T) {
 	fx := newFixture(t, nil)
 	out := fx.play(t, "person-2", completeIntake...)
 	ref := out.Case.Ref
-	fx.play(t, "person-2", "/forget", "#1")
-	if _, err := fx.store.Case(context.Background(), ref); !errors.Is(err, intake.ErrNotFound) {
-		t.Fatalf("case still there after /forget: %v", err)
+	before, err := fx.store.Case(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
 	}
+	fx.play(t, "person-2", "/forget", "#1")
+	assertShredded(t, fx, ref, before)
 	if _, ver, _ := fx.store.LoadSession(context.Background(), "person-2"); ver != 0 {
 		t.Fatal("session still there after /forget")
+	}
+}
+
+// assertShredded checks that a case is a tombstone and that its old envelope and answers, even if
+// an attacker kept a copy (a backup, an AOF file), open with no key: not the team's, not escrow.
+func assertShredded(t *testing.T, fx *fixture, ref intake.Ref, before *intake.Case) {
+	t.Helper()
+	tomb, body, err := fx.svc.OpenCase(context.Background(), ref)
+	if err != nil || body != nil || tomb.Envelope != nil || tomb.Answers != nil || tomb.Status != intake.StatusWithdrawn {
+		t.Fatalf("not a tombstone: %+v %v", tomb, err)
+	}
+	if tomb.Routing["services"] == nil || tomb.Created.IsZero() || tomb.Code != "" {
+		t.Fatalf("the tombstone should keep routing fields and dates, and drop the code: %+v", tomb)
+	}
+	// The old bytes with every key there is: the team's (server-held), the escrow key.
+	if _, err := fx.vault.OpenCase(string(ref), tomb.Team, intake.KindAnswers, tomb.Envelope, before.Answers, fx.escrow); err == nil {
+		t.Fatal("shredded answers opened")
+	}
+	// Without the envelope the data key is gone; the old envelope itself is what shredding
+	// deletes from the store, so only a copy kept elsewhere could still open, and that is what
+	// the store-level compaction test covers.
+}
+
+func TestEscrowOpensAndStrangersDoNot(t *testing.T) {
+	fx := newFixture(t, nil)
+	c := fx.play(t, "p", completeIntake...).Case
+	stored, err := fx.store.Case(context.Background(), c.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.vault.OpenCase(string(c.Ref), "nobody", intake.KindAnswers, stored.Envelope, stored.Answers, fx.escrow); err != nil {
+		t.Fatalf("escrow cannot open: %v", err)
+	}
+	stranger, _ := seal.GenerateIdentity()
+	if _, err := fx.vault.OpenCase(string(c.Ref), "nobody", intake.KindAnswers, stored.Envelope, stored.Answers, stranger); err == nil {
+		t.Fatal("a stranger's key opened a case")
 	}
 }
 
@@ -238,7 +304,7 @@ func TestStoreFailureGivesLocalizedErrorAndKeepsSession(t *testing.T) {
 		t.Fatalf("replies %+v", out.Replies)
 	}
 	after, ver2, _ := fx.store.LoadSession(context.Background(), "p")
-	if ver2 != ver || after.State != before.State {
+	if ver2 != ver || !bytes.Equal(after, before) {
 		t.Fatal("a failed turn changed the stored session")
 	}
 	if strings.Contains(fx.logs.String(), "disk full") == false {
@@ -284,11 +350,42 @@ func TestForgetAfterExitStillErases(t *testing.T) {
 	fx := newFixture(t, nil)
 	ref := fx.play(t, "p", completeIntake...).Case.Ref
 	fx.play(t, "p", "/exit")
+	before, err := fx.store.Case(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := fx.play(t, "p", "/forget", "#1")
 	if got := out.Replies[0].Text; got != fx.cat.T(locales.EN, locales.MsgForgetDone, nil) {
 		t.Fatalf("reply %q", got)
 	}
-	if _, err := fx.store.Case(context.Background(), ref); !errors.Is(err, intake.ErrNotFound) {
-		t.Fatalf("case survives /forget after /exit: %v", err)
+	assertShredded(t, fx, ref, before)
+}
+
+func TestSessionSealedAtRest(t *testing.T) {
+	fx := newFixture(t, nil)
+	// Stop right after the free-text answer, before the case exists.
+	fx.play(t, "p", completeIntake[:15]...)
+	sealed, _, err := fx.store.LoadSession(context.Background(), "p")
+	if err != nil || sealed == nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte(marker)) || bytes.Contains(sealed, []byte("7501234567")) {
+		t.Fatal("an answer in progress is stored in the clear")
+	}
+	plain, err := fx.vault.OpenSession("p", sealed)
+	if err != nil || !bytes.Contains(plain, []byte(marker)) {
+		t.Fatalf("the sealed session should hold the answer: %v", err)
+	}
+	// A session record moved under another person's key does not open there: that person starts
+	// over instead of seeing someone else's answers.
+	if _, err := fx.store.Commit(context.Background(), intake.Commit{Key: "q", Session: sealed}); err != nil {
+		t.Fatal(err)
+	}
+	out := fx.play(t, "q", "hello")
+	if !strings.Contains(out.Replies[0].Text, fx.cat.T(locales.EN, locales.MsgChooseLanguage, nil)) {
+		t.Fatalf("a moved session must not open: %q", out.Replies[0].Text)
+	}
+	if !strings.Contains(fx.logs.String(), "does not open") {
+		t.Fatal("a session that does not open should be logged (without content)")
 	}
 }

@@ -2,11 +2,13 @@ package intake
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/locales"
 )
@@ -15,18 +17,37 @@ import (
 // between load and commit. Updates of one chat are processed in order, so a conflict is rare.
 const MaxCommitAttempts = 3
 
+// KindAnswers is the record kind of a case's sealed sensitive answers.
+const KindAnswers = "answers"
+
+// Sealer seals what the service stores: sessions in progress under the server's session key,
+// case bodies under a fresh data key wrapped to the team and the escrow key. internal/vault
+// implements it.
+type Sealer interface {
+	SealSession(key string, plain []byte) ([]byte, error)
+	OpenSession(key string, sealed []byte) ([]byte, error)
+	SealCase(ref, team, kind string, body []byte) (*seal.Envelope, []byte, error)
+	OpenCase(ref, team, kind string, env *seal.Envelope, sealed []byte, extra ...*seal.Identity) ([]byte, error)
+}
+
+// Router picks the team a case goes to. Until routing rules exist (issue 6) every case goes to
+// one team.
+type Router func(c *Case) string
+
 // Service runs turns: load, step, build the case, commit.
 type Service struct {
-	eng   *engine.Engine
-	store Store
-	cat   *locales.Catalog
-	now   func() time.Time
-	log   *slog.Logger
+	eng    *engine.Engine
+	store  Store
+	sealer Sealer
+	route  Router
+	cat    *locales.Catalog
+	now    func() time.Time
+	log    *slog.Logger
 }
 
 // NewService wires a service. now is the clock (time.Now in production, a fake in tests).
-func NewService(eng *engine.Engine, store Store, cat *locales.Catalog, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{eng: eng, store: store, cat: cat, now: now, log: log.With("comp", "intake")}
+func NewService(eng *engine.Engine, store Store, sealer Sealer, route Router, cat *locales.Catalog, now func() time.Time, log *slog.Logger) *Service {
+	return &Service{eng: eng, store: store, sealer: sealer, route: route, cat: cat, now: now, log: log.With("comp", "intake")}
 }
 
 // Outcome is what one turn produced for the edge to deliver.
@@ -66,10 +87,30 @@ func (s *Service) Handle(ctx context.Context, key SessionKey, in engine.Input) (
 	return Outcome{Replies: []engine.Reply{{Text: s.cat.T(lang, locales.MsgErrorGeneric, nil), Lang: lang}}}, lastErr
 }
 
+// loadSession opens the stored session. One that does not open (a lost master key, a record
+// moved from another key) is treated like an expired one: the person starts over, nothing
+// crashes, and the old bytes are overwritten on commit.
+func (s *Service) loadSession(ctx context.Context, key SessionKey) (engine.Session, Version, error) {
+	var sess engine.Session
+	sealed, ver, err := s.store.LoadSession(ctx, key)
+	if err != nil || sealed == nil {
+		return sess, ver, err
+	}
+	plain, err := s.sealer.OpenSession(string(key), sealed)
+	if err == nil {
+		err = json.Unmarshal(plain, &sess)
+	}
+	if err != nil {
+		s.log.Warn("stored session does not open; starting over", "session", string(key))
+		return engine.Session{}, ver, nil
+	}
+	return sess, ver, nil
+}
+
 // turn runs one attempt; lang receives the person's language as soon as it is known, for the
 // error reply.
 func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input, lang *locales.Lang) (Outcome, error) {
-	sess, ver, err := s.store.LoadSession(ctx, key)
+	sess, ver, err := s.loadSession(ctx, key)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("load session: %w", err)
 	}
@@ -80,34 +121,76 @@ func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input, lan
 		return Outcome{}, err
 	}
 	out := Outcome{Replies: res.Replies, Effects: res.Effects}
-	c := Commit{Key: key, Expect: ver, Session: &res.Session}
-	if !res.Session.Active() {
-		c.Session = nil // exit, forget, or nothing begun: keep no record
+	c := Commit{Key: key, Expect: ver, Forget: res.Has(engine.EffectForget), Now: now}
+	if res.Session.Active() { // exit, forget, or nothing begun: keep no record
+		plain, err := json.Marshal(res.Session)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if c.Session, err = s.sealer.SealSession(string(key), plain); err != nil {
+			return Outcome{}, fmt.Errorf("seal session: %w", err)
+		}
 	}
-	c.Forget = res.Has(engine.EffectForget)
 	for _, e := range res.Effects {
 		if e.Kind != engine.EffectSubmit {
 			continue
 		}
-		ref, err := NewRef()
-		if err != nil {
+		if out.Case, err = s.submit(e, now); err != nil {
 			return Outcome{}, err
 		}
-		code, err := NewCode()
-		if err != nil {
-			return Outcome{}, err
-		}
-		out.Case = newCase(ref, code, e, now)
 		c.NewCase = out.Case
 		for i := range out.Replies {
-			out.Replies[i].Fill(string(ref), code)
+			out.Replies[i].Fill(string(out.Case.Ref), out.Case.Code)
 		}
 	}
 	if _, err := s.store.Commit(ctx, c); err != nil {
 		return Outcome{}, fmt.Errorf("commit turn: %w", err)
 	}
 	if out.Case != nil {
-		s.log.Info("case created", "session", string(key), "flow", string(out.Case.Flow), "rev", out.Case.Revision)
+		s.log.Info("case created", "session", string(key), "flow", string(out.Case.Flow), "rev", out.Case.Revision, "team", out.Case.Team)
 	}
 	return out, nil
+}
+
+// submit builds the case of a submission and seals its sensitive answers.
+func (s *Service) submit(e engine.Effect, now time.Time) (*Case, error) {
+	ref, err := NewRef()
+	if err != nil {
+		return nil, err
+	}
+	code, err := NewCode()
+	if err != nil {
+		return nil, err
+	}
+	c, body := newCase(ref, code, e, now)
+	c.Team = s.route(c)
+	plain, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	if c.Envelope, c.Answers, err = s.sealer.SealCase(string(ref), c.Team, KindAnswers, plain); err != nil {
+		return nil, fmt.Errorf("seal case: %w", err)
+	}
+	return c, nil
+}
+
+// OpenCase loads a case and opens its sensitive answers with the team's server-held key or the
+// extra identities given (an officer's, the escrow key). A shredded case has no answers to open.
+func (s *Service) OpenCase(ctx context.Context, ref Ref, extra ...*seal.Identity) (*Case, []BodyEntry, error) {
+	c, err := s.store.Case(ctx, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Envelope == nil {
+		return c, nil, nil
+	}
+	plain, err := s.sealer.OpenCase(string(c.Ref), c.Team, KindAnswers, c.Envelope, c.Answers, extra...)
+	if err != nil {
+		return c, nil, err
+	}
+	var body []BodyEntry
+	if err := json.Unmarshal(plain, &body); err != nil {
+		return c, nil, fmt.Errorf("case %s: malformed body", c.Ref)
+	}
+	return c, body, nil
 }

@@ -3,8 +3,7 @@ package intake
 import (
 	"context"
 	"errors"
-
-	"github.com/penahbot/penah/flows/engine"
+	"time"
 )
 
 // Storage errors, classified once here so adapters and callers agree.
@@ -27,25 +26,39 @@ type Commit struct {
 	Key SessionKey
 	// Expect is the version the turn loaded; the commit fails with ErrConflict if it moved.
 	Expect Version
-	// Session is the new session, or nil to delete it.
-	Session *engine.Session
+	// Session is the new session, sealed by the Sealer, or nil to delete it.
+	Session []byte
 	// NewCase, when set, is created in the same transaction and linked to Key.
 	NewCase *Case
-	// Forget erases every case linked to Key (the person's /forget). The encryption issue turns
-	// this into crypto-shredding; here the records are deleted.
+	// Forget crypto-shreds every case linked to Key (the person's /forget): their envelopes and
+	// sealed records are deleted, a tombstone stays (see Case.Tombstone), and the link from Key to
+	// the cases is removed.
 	Forget bool
+	// Now is the time of the turn (the tombstones' shredding time).
+	Now time.Time
 }
 
 // Store is the storage contract of the conversation core. The storage issue grows it (inbox,
-// outbox, queues, audit); both engines implement every method with the same behaviour.
+// outbox, queues, audit); both engines implement every method with the same behaviour. Stores
+// see sealed bytes for sessions and case bodies, never plaintext.
 type Store interface {
-	// LoadSession returns the stored session and its version, or a zero session and version 0.
-	LoadSession(ctx context.Context, key SessionKey) (engine.Session, Version, error)
+	// LoadSession returns the stored (sealed) session and its version, or nil and version 0.
+	LoadSession(ctx context.Context, key SessionKey) ([]byte, Version, error)
 	// Commit applies one turn's writes atomically and returns the session's new version.
 	Commit(ctx context.Context, c Commit) (Version, error)
 	// Case loads a case by reference.
 	Case(ctx context.Context, ref Ref) (*Case, error)
 	// Cases lists every case reference, oldest first.
 	Cases(ctx context.Context) ([]Ref, error)
+	// UpdateCase changes a case in one transaction: f gets the stored case and changes it.
+	UpdateCase(ctx context.Context, ref Ref, f func(*Case) error) error
+	// Shred turns a case into a tombstone (crypto-shredding), at time now, for reason.
+	Shred(ctx context.Context, ref Ref, reason Status, now time.Time) error
+
+	// Key records: sealed blobs the vault keeps (team keys, escrow public key).
+	KeyRecord(ctx context.Context, name string) ([]byte, error)
+	PutKeyRecord(ctx context.Context, name string, sealed []byte) error
+	KeyRecordNames(ctx context.Context) ([]string, error)
+
 	Close() error
 }

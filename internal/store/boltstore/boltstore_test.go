@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/boltstore"
 )
@@ -28,19 +27,19 @@ func TestSessionCompareAndSet(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
 	sess, ver, err := s.LoadSession(ctx, "k")
-	if err != nil || ver != 0 || sess.Active() {
-		t.Fatalf("empty store: %+v %d %v", sess, ver, err)
+	if err != nil || ver != 0 || sess != nil {
+		t.Fatalf("empty store: %q %d %v", sess, ver, err)
 	}
-	sess.Phase, sess.State = engine.PhaseFlow, "consent"
-	v1, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 0, Session: &sess})
+	sess = []byte("sealed session 1")
+	v1, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 0, Session: sess})
 	if err != nil || v1 != 1 {
 		t.Fatalf("first commit: %d %v", v1, err)
 	}
-	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 0, Session: &sess}); !errors.Is(err, intake.ErrConflict) {
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 0, Session: sess}); !errors.Is(err, intake.ErrConflict) {
 		t.Fatalf("stale version must conflict, got %v", err)
 	}
 	got, ver, err := s.LoadSession(ctx, "k")
-	if err != nil || ver != 1 || got.State != "consent" {
+	if err != nil || ver != 1 || string(got) != "sealed session 1" {
 		t.Fatalf("load: %+v %d %v", got, ver, err)
 	}
 	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 1}); err != nil {
@@ -55,7 +54,7 @@ func TestSessionCompareAndSet(t *testing.T) {
 func TestConcurrentCommitsOneWins(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
-	sess := engine.Session{Phase: engine.PhaseFlow}
+	sess := []byte("s")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wins := 0
@@ -63,7 +62,7 @@ func TestConcurrentCommitsOneWins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 0, Session: &sess}); err == nil {
+			if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 0, Session: sess}); err == nil {
 				mu.Lock()
 				wins++
 				mu.Unlock()
@@ -81,14 +80,14 @@ func TestConcurrentCommitsOneWins(t *testing.T) {
 func TestCaseCreatedWithSessionAndForgotten(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
-	sess := engine.Session{Phase: engine.PhaseDone}
+	sess := []byte("s")
 	c := &intake.Case{Ref: "AAAA-BBBB-CCCC-DDDD", Status: intake.StatusQueued, Created: time.Unix(100, 0).UTC()}
-	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Session: &sess, NewCase: c}); err != nil {
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Session: sess, NewCase: c}); err != nil {
 		t.Fatal(err)
 	}
 	// A conflicting commit must not create its case: all or nothing.
 	c2 := &intake.Case{Ref: "EEEE-FFFF-GGGG-HHHH", Created: time.Unix(200, 0).UTC()}
-	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 0, Session: &sess, NewCase: c2}); !errors.Is(err, intake.ErrConflict) {
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 0, Session: sess, NewCase: c2}); !errors.Is(err, intake.ErrConflict) {
 		t.Fatalf("want conflict, got %v", err)
 	}
 	if _, err := s.Case(ctx, c2.Ref); !errors.Is(err, intake.ErrNotFound) {
@@ -100,17 +99,19 @@ func TestCaseCreatedWithSessionAndForgotten(t *testing.T) {
 	}
 	// A second case of another person, then the first person forgets.
 	other := &intake.Case{Ref: "JJJJ-KKKK-MMMM-NNNN", Created: time.Unix(300, 0).UTC()}
-	if _, err := s.Commit(ctx, intake.Commit{Key: "other", Session: &sess, NewCase: other}); err != nil {
+	if _, err := s.Commit(ctx, intake.Commit{Key: "other", Session: sess, NewCase: other}); err != nil {
 		t.Fatal(err)
 	}
 	if refs, _ := s.Cases(ctx); len(refs) != 2 || refs[0] != c.Ref {
 		t.Fatalf("cases oldest first: %v", refs)
 	}
-	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 1, Forget: true}); err != nil {
+	shredAt := time.Unix(400, 0).UTC()
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 1, Forget: true, Now: shredAt}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Case(ctx, c.Ref); !errors.Is(err, intake.ErrNotFound) {
-		t.Fatalf("forgotten case still readable: %v", err)
+	tomb, err := s.Case(ctx, c.Ref)
+	if err != nil || tomb.Status != intake.StatusWithdrawn || tomb.Envelope != nil || tomb.Answers != nil || tomb.Code != "" || !tomb.Shredded.Equal(shredAt) {
+		t.Fatalf("forgotten case is not a tombstone: %+v %v", tomb, err)
 	}
 	if _, err := s.Case(ctx, other.Ref); err != nil {
 		t.Fatalf("another person's case was erased: %v", err)
@@ -136,8 +137,7 @@ func TestDataSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := engine.Session{Phase: engine.PhaseFlow, State: "topic"}
-	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Session: &sess}); err != nil {
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Session: []byte("topic")}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -147,7 +147,7 @@ func TestDataSurvivesReopen(t *testing.T) {
 	}
 	defer s.Close()
 	got, ver, err := s.LoadSession(ctx, "k")
-	if err != nil || ver != 1 || got.State != "topic" {
+	if err != nil || ver != 1 || string(got) != "topic" {
 		t.Fatalf("after reopen: %+v %d %v", got, ver, err)
 	}
 }

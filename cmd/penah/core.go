@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/penahbot/penah/crypto/seal"
+	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/store/boltstore"
+	"github.com/penahbot/penah/internal/vault"
+)
+
+// Files in the data directory.
+const (
+	dbFile         = "penah.db"
+	escrowFile     = "escrow-recovery.penahkey"
+	devPassphrase  = "penah-development-only" // wraps the development escrow key; never for real cases
+	defaultDataDir = "penah-data"
+)
+
+// core is the opened storage and keys every command that touches cases needs.
+type core struct {
+	data  string
+	store *boltstore.Store
+	vault *vault.Vault
+}
+
+func (c *core) Close() error { return c.store.Close() }
+
+func dataDir(getenv env, flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if d := getenv("PENAH_DATA"); d != "" {
+		return d
+	}
+	return defaultDataDir
+}
+
+func masterKeyPath(data string) string { return filepath.Join(data, vault.MasterKeyFile) }
+
+// openCore opens the store and the vault. With dev set and no master key anywhere, it creates a
+// development key set in the data directory and says so in one line on stderr: `penah chat`
+// stays zero set-up, and nothing is ever written in the clear.
+func openCore(ctx context.Context, data string, getenv env, dev bool, stderr io.Writer) (*core, error) {
+	keys, _, err := vault.LoadMasterKeys(getenv, masterKeyPath(data))
+	created := false
+	if errors.Is(err, vault.ErrNoMasterKey) && dev {
+		m, err := seal.NewMasterKey()
+		if err != nil {
+			return nil, err
+		}
+		if err := vault.WriteMasterKeys(masterKeyPath(data), m); err != nil {
+			return nil, err
+		}
+		keys, created = []*seal.MasterKey{m}, true
+	} else if err != nil {
+		return nil, err
+	}
+	kr, err := seal.NewKeyring(keys...)
+	if err != nil {
+		return nil, err
+	}
+	store, err := boltstore.Open(filepath.Join(data, dbFile))
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.Open(ctx, kr, store, time.Now)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	c := &core{data: data, store: store, vault: v}
+	if created {
+		if err := initKeys(ctx, c, []byte(devPassphrase), filepath.Join(data, escrowFile), seal.DefaultArgon2); err != nil {
+			store.Close()
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "penah: created development keys in %s (not for real cases; see `penah keys init`)\n", data)
+	}
+	return c, nil
+}
+
+// initKeys creates the escrow key pair (its private half written passphrase-wrapped to
+// escrowPath, for the admin to move offline) and the default team's key.
+func initKeys(ctx context.Context, c *core, passphrase []byte, escrowPath string, params seal.Argon2Params) error {
+	escrow, err := seal.GenerateIdentity()
+	if err != nil {
+		return err
+	}
+	wrapped, err := seal.WrapIdentity(escrow, passphrase, params)
+	if err != nil {
+		return err
+	}
+	if err := vault.WriteIdentityFile(escrowPath, wrapped); err != nil {
+		return err
+	}
+	if err := c.vault.SetEscrow(ctx, escrow.Recipient()); err != nil {
+		return err
+	}
+	if _, ok := c.vault.Team(vault.DefaultTeam); !ok {
+		if _, err := c.vault.AddTeamKey(ctx, vault.DefaultTeam, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MaxPassphraseBytes bounds a passphrase read from a file or a terminal.
+const MaxPassphraseBytes = 1024
+
+// readPassphrase reads a passphrase from file (first line), or from the terminal without echo;
+// confirm asks twice. Scripts must give a file: a passphrase is never read from a pipe.
+func readPassphrase(file string, stdin io.Reader, stderr io.Writer, prompt string, confirm bool) ([]byte, error) {
+	if file != "" {
+		data, err := readLimited(file, MaxPassphraseBytes)
+		if err != nil {
+			return nil, err
+		}
+		line, _, _ := bytes.Cut(data, []byte("\n"))
+		return bytes.TrimRight(line, "\r"), nil
+	}
+	f, ok := stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, errors.New("no terminal to ask for a passphrase: give --passphrase-file")
+	}
+	fmt.Fprint(stderr, prompt+": ")
+	p, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return nil, err
+	}
+	if confirm {
+		fmt.Fprint(stderr, "again: ")
+		q, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(p, q) {
+			return nil, errors.New("the passphrases differ")
+		}
+	}
+	return p, nil
+}
+
+// readIdentity opens a passphrase-wrapped identity file (an officer's, a sealed-only team's or
+// the escrow key).
+func readIdentity(path, passFile string, stdin io.Reader, stderr io.Writer) (*seal.Identity, error) {
+	data, err := readLimited(path, seal.MaxKeyFileBytes)
+	if err != nil {
+		return nil, err
+	}
+	w, err := seal.ParseWrappedIdentity(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	pass, err := readPassphrase(passFile, stdin, stderr, "passphrase for "+filepath.Base(path), false)
+	if err != nil {
+		return nil, err
+	}
+	id, err := w.Open(pass)
+	if err != nil {
+		return nil, fmt.Errorf("%s: wrong passphrase or damaged file", path)
+	}
+	return id, nil
+}
+
+// route sends every case to the default team until routing rules exist (issue 6).
+func route(*intake.Case) string { return vault.DefaultTeam }

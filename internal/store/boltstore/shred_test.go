@@ -1,0 +1,78 @@
+package boltstore_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/penahbot/penah/crypto/seal"
+	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/store/boltstore"
+)
+
+// TestShreddingLeavesNoEnvelopeInTheFile: bbolt keeps freed pages in the file, so a shredded
+// case's wrapped data key would survive a plain delete. After /forget (Commit with Forget) and
+// after Shred, the file must not contain the old envelope anywhere.
+func TestShreddingLeavesNoEnvelopeInTheFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "penah.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m, _ := seal.NewMasterKey()
+	kr, _ := seal.NewKeyring(m)
+	team, _ := seal.GenerateIdentity()
+	newCase := func(ref intake.Ref) (*intake.Case, []byte) {
+		dk, _ := seal.NewDataKey()
+		env, err := seal.Wrap(dk, string(ref), kr.CurrentMAC(), team.Recipient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &intake.Case{Ref: ref, Envelope: env, Answers: []byte("sealed")},
+			[]byte(base64.StdEncoding.EncodeToString(env.Wraps[0].Box)[:40])
+	}
+	inFile := func(needle []byte) bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.Contains(b, needle)
+	}
+
+	c1, wrap1 := newCase("AAAA-BBBB-CCCC-DDDD")
+	c2, wrap2 := newCase("EEEE-FFFF-GGGG-HHHH")
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Session: []byte("s"), NewCase: c1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(ctx, intake.Commit{Key: "other", Session: []byte("s"), NewCase: c2}); err != nil {
+		t.Fatal(err)
+	}
+	if !inFile(wrap1) || !inFile(wrap2) {
+		t.Fatal("test set-up: the envelopes should be in the file before shredding")
+	}
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 1, Forget: true, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if inFile(wrap1) {
+		t.Fatal("after /forget the shredded envelope is still in the database file")
+	}
+	if err := s.Shred(ctx, c2.Ref, intake.StatusShredded, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if inFile(wrap2) {
+		t.Fatal("after Shred the envelope is still in the database file")
+	}
+	// The store still works after compaction replaced its file.
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Session: []byte("again")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.LoadSession(ctx, "k"); err != nil || string(got) != "again" {
+		t.Fatalf("after compaction: %q %v", got, err)
+	}
+}
