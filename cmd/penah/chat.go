@@ -20,6 +20,7 @@ import (
 	"github.com/penahbot/penah/flows"
 	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/vault"
 	"github.com/penahbot/penah/locales"
 )
 
@@ -80,6 +81,10 @@ func runChat(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 			// Show the case as an officer would: read back from the store and opened with the
 			// team's key, so what is printed is what was sealed.
 			stored, body, err := svc.OpenCase(ctx, out.Case.Ref)
+			if errors.Is(err, vault.ErrNoKey) {
+				fmt.Fprintf(stdout, "\ncase: %s\n\nThe team's key is not on this server (sealed-only): open it with `penah cases open %s --identity FILE`.\n", out.Case.Ref, out.Case.Ref)
+				return false, nil
+			}
 			if err != nil {
 				return false, err
 			}

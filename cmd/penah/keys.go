@@ -274,6 +274,7 @@ func keysList(ctx context.Context, data string, getenv env, stdout, stderr io.Wr
 const casesUsage = `usage:
   penah cases list [--data DIR]
   penah cases open REF [--data DIR] [--identity FILE --passphrase-file F] [--lang en]
+  penah cases retention [--data DIR] [--days 90]   crypto-shred cases closed longer ago than that
 `
 
 func runCases(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -305,6 +306,28 @@ func runCases(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			}
 			fmt.Fprintf(stdout, "%s  %-9s  %-10s  %s\n", cs.Ref, cs.Status, cs.Team, cs.Created.UTC().Format(time.RFC3339))
 		}
+		return nil
+	case "retention":
+		days := fl.Int("days", int(intake.DefaultRetention/(24*time.Hour)), "days a closed case stays readable")
+		if fl.Parse(args[1:]) != nil || fl.NArg() != 0 || *days < 1 {
+			fmt.Fprint(stderr, casesUsage)
+			return errUsage
+		}
+		eng, _, cat, err := newEngine()
+		if err != nil {
+			return err
+		}
+		c, err := openCore(ctx, dataDir(getenv, *data), getenv, false, stderr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, newLogger(stderr))
+		n, err := svc.ApplyRetention(ctx, time.Now(), time.Duration(*days)*24*time.Hour)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "shredded %d case(s) closed more than %d days ago\n", n, *days)
 		return nil
 	case "open":
 		identity := fl.String("identity", "", "passphrase-wrapped key file (an officer's, a sealed-only team's, the escrow key)")

@@ -205,6 +205,11 @@ func TestChatBinaryEndToEnd(t *testing.T) {
 		t.Fatalf("cases open after rotation: %v\n%s%s", err, out, stderr)
 	}
 
+	out, _, err = penahCmd(t, bin, "", "cases", "retention", "--data", data)
+	if err != nil || out != "shredded 0 case(s) closed more than 90 days ago\n" {
+		t.Fatalf("retention must not touch an open case: %v %q", err, out)
+	}
+
 	// Canary: the marker, in any common encoding, is nowhere in the data directory or the logs.
 	scanForCanary(t, data, logs, marker)
 
@@ -282,5 +287,56 @@ func TestChatInfoFlowAndResume(t *testing.T) {
 	}
 	if strings.Contains(out, "Please choose your language") || !strings.Contains(out, "Before we start") {
 		t.Fatalf("--resume should continue at the safety question:\n%s", out)
+	}
+}
+
+// TestKeysInitAndSealedOnlyTeam: an admin initialises keys (no development keys), makes the
+// default team sealed-only, and then the server alone cannot open a new case; the team's key
+// file can.
+func TestKeysInitAndSealedOnlyTeam(t *testing.T) {
+	data := t.TempDir()
+	pass := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(pass, []byte("a long test passphrase\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, "", "keys", "init", "--data", data, "--passphrase-file", pass)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"master key: " + filepath.Join(data, "master.key"), "escrow recovery file: " + filepath.Join(data, escrowFile), "Move the escrow recovery file offline"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("keys init output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := runCmd(t, "", "keys", "init", "--data", data, "--passphrase-file", pass); err == nil {
+		t.Fatal("a second keys init must refuse")
+	}
+	teamKey := filepath.Join(t.TempDir(), "default-team.penahkey")
+	out, _, err = runCmd(t, "", "keys", "team", "default", "--sealed-only", "--identity-out", teamKey, "--data", data, "--passphrase-file", pass)
+	if err != nil || !strings.Contains(out, "sealed-only") {
+		t.Fatalf("keys team: %v\n%s", err, out)
+	}
+	// A chat now: the server cannot show the answers itself, and says how to open them.
+	input := "1\n1\n1\n3\n9\n9\n5\n21\n5\n5\n2\n0750 123 4567\nsafe after six\n8\n1\n"
+	out, stderr, err := runCmd(t, input, "chat", "--data", data, "--lang-hint", "en")
+	if err != nil || strings.Contains(stderr, "created development keys") || !strings.Contains(out, "sealed-only") || strings.Contains(out, "answers:") {
+		t.Fatalf("chat with a sealed-only team: %v\n%s\n%s", err, out, stderr)
+	}
+	out, _, err = runCmd(t, "", "cases", "list", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := strings.Fields(out)[0]
+	if _, _, err := runCmd(t, "", "cases", "open", ref, "--data", data); err == nil || !strings.Contains(err.Error(), "no key here opens it") {
+		t.Fatalf("open without the team key: %v", err)
+	}
+	out, _, err = runCmd(t, "", "cases", "open", ref, "--data", data, "--identity", teamKey, "--passphrase-file", pass)
+	if err != nil || !strings.Contains(out, "safe after six") {
+		t.Fatalf("open with the team key: %v\n%s", err, out)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(wrong, []byte("not the passphrase at all\n"), 0o600)
+	if _, _, err := runCmd(t, "", "cases", "open", ref, "--data", data, "--identity", teamKey, "--passphrase-file", wrong); err == nil {
+		t.Fatal("opened with a wrong passphrase")
 	}
 }

@@ -389,3 +389,38 @@ func TestSessionSealedAtRest(t *testing.T) {
 		t.Fatal("a session that does not open should be logged (without content)")
 	}
 }
+
+func TestRetentionShredsOnlyClosedCasesPastTheirTime(t *testing.T) {
+	fx := newFixture(t, nil)
+	ctx := context.Background()
+	old := fx.play(t, "a", completeIntake...).Case.Ref
+	recent := fx.play(t, "b", completeIntake...).Case.Ref
+	open := fx.play(t, "c", completeIntake...).Case.Ref
+	closeAt := func(ref intake.Ref, at time.Time) {
+		if err := fx.store.UpdateCase(ctx, ref, func(c *intake.Case) error {
+			c.Status, c.Closed = intake.StatusClosed, at
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := fx.now
+	closeAt(old, now.Add(-intake.DefaultRetention-time.Hour))
+	closeAt(recent, now.Add(-intake.DefaultRetention+time.Hour))
+	n, err := fx.svc.ApplyRetention(ctx, now, intake.DefaultRetention)
+	if err != nil || n != 1 {
+		t.Fatalf("shredded %d: %v", n, err)
+	}
+	for ref, wantShredded := range map[intake.Ref]bool{old: true, recent: false, open: false} {
+		c, body, err := fx.svc.OpenCase(ctx, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shredded := c.Envelope == nil; shredded != wantShredded || (body == nil) != wantShredded {
+			t.Errorf("case %s: shredded %v, want %v", ref, shredded, wantShredded)
+		}
+		if wantShredded && c.Status != intake.StatusShredded {
+			t.Errorf("status %s", c.Status)
+		}
+	}
+}

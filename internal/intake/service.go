@@ -194,3 +194,30 @@ func (s *Service) OpenCase(ctx context.Context, ref Ref, extra ...*seal.Identity
 	}
 	return c, body, nil
 }
+
+// ApplyRetention crypto-shreds every case closed longer ago than retention (DefaultRetention
+// unless the operator sets another) and returns how many it shredded.
+func (s *Service) ApplyRetention(ctx context.Context, now time.Time, retention time.Duration) (int, error) {
+	refs, err := s.store.Cases(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var due []Ref
+	for _, ref := range refs {
+		c, err := s.store.Case(ctx, ref)
+		if err != nil {
+			return 0, err
+		}
+		if c.Status == StatusClosed && c.Envelope != nil && !c.Closed.IsZero() && now.Sub(c.Closed) > retention {
+			due = append(due, ref)
+		}
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
+	if err := s.store.Shred(ctx, due, StatusShredded, now); err != nil {
+		return 0, err
+	}
+	s.log.Info("retention applied", "shredded", len(due))
+	return len(due), nil
+}

@@ -52,8 +52,9 @@ type Store interface {
 	Cases(ctx context.Context) ([]Ref, error)
 	// UpdateCase changes a case in one transaction: f gets the stored case and changes it.
 	UpdateCase(ctx context.Context, ref Ref, f func(*Case) error) error
-	// Shred turns a case into a tombstone (crypto-shredding), at time now, for reason.
-	Shred(ctx context.Context, ref Ref, reason Status, now time.Time) error
+	// Shred turns cases into tombstones (crypto-shredding), at time now, for reason. When it
+	// returns, no copy of their envelopes remains in the store's files.
+	Shred(ctx context.Context, refs []Ref, reason Status, now time.Time) error
 
 	// Key records: sealed blobs the vault keeps (team keys, escrow public key).
 	KeyRecord(ctx context.Context, name string) ([]byte, error)

@@ -280,8 +280,16 @@ func (s *Store) UpdateCase(ctx context.Context, ref intake.Ref, f func(*intake.C
 }
 
 // Shred implements intake.Store.
-func (s *Store) Shred(ctx context.Context, ref intake.Ref, reason intake.Status, now time.Time) error {
-	if err := s.update(func(tx *bolt.Tx) error { return shred(tx, ref, reason, now) }); err != nil {
+func (s *Store) Shred(ctx context.Context, refs []intake.Ref, reason intake.Status, now time.Time) error {
+	err := s.update(func(tx *bolt.Tx) error {
+		for _, ref := range refs {
+			if err := shred(tx, ref, reason, now); err != nil {
+				return fmt.Errorf("case %s: %w", ref, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	return s.Compact()

@@ -62,7 +62,7 @@ func TestShreddingLeavesNoEnvelopeInTheFile(t *testing.T) {
 	if inFile(wrap1) {
 		t.Fatal("after /forget the shredded envelope is still in the database file")
 	}
-	if err := s.Shred(ctx, c2.Ref, intake.StatusShredded, time.Now()); err != nil {
+	if err := s.Shred(ctx, []intake.Ref{c2.Ref}, intake.StatusShredded, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if inFile(wrap2) {
