@@ -7,8 +7,9 @@
 // fresh random [DataKey]; its records are sealed with XChaCha20-Poly1305 and the associated data
 // binds the case reference and the record kind, so a record copied into another case, or
 // relabelled as another kind, does not open. The data key is wrapped ([Wrap]) to each recipient —
-// the routed team and the offline escrow key — with an anonymous X25519 box
-// (nacl/box.SealAnonymous). An anonymous box proves nothing about who made it, so the whole
+// the routed team and the offline escrow key — as a NaCl anonymous X25519 box (the format of
+// nacl/box.SealAnonymous; see anonbox.go for why it is computed here). An anonymous box proves
+// nothing about who made it, so the whole
 // envelope (reference and every wrap) is authenticated with HMAC-SHA256 under a server key:
 // a forged or swapped wrap is refused before any private key is used.
 //

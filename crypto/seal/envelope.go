@@ -2,14 +2,11 @@ package seal
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-
-	"golang.org/x/crypto/nacl/box"
 )
 
 // MaxRecipients bounds the wraps of one envelope (a team, its backup team, escrow, a few
@@ -87,11 +84,15 @@ func Wrap(dk *DataKey, ref string, m *MACKey, to ...*Recipient) (*Envelope, erro
 	if len(to) == 0 || len(to) > MaxRecipients {
 		return nil, fmt.Errorf("seal: an envelope needs 1 to %d recipients, got %d", MaxRecipients, len(to))
 	}
+	eph, err := newEphemeral()
+	if err != nil {
+		return nil, fmt.Errorf("seal: wrapping: %w", err)
+	}
 	e := &Envelope{Key: dk.id, Auth: m.id, Wraps: make([]Wrapped, 0, len(to))}
 	for _, r := range to {
-		b, err := box.SealAnonymous(nil, dk.k[:], &r.pub, rand.Reader)
+		b, err := eph.sealTo(r, dk.k[:])
 		if err != nil {
-			return nil, fmt.Errorf("seal: wrapping: %w", err)
+			return nil, fmt.Errorf("seal: wrapping to %s: %w", r.id, err)
 		}
 		e.Wraps = append(e.Wraps, Wrapped{To: r.id, Box: b})
 	}
@@ -119,7 +120,7 @@ func (e *Envelope) Unwrap(ref string, keys MACKeys, ids ...*Identity) (*DataKey,
 			if w.To != id.id {
 				continue
 			}
-			k, ok := box.OpenAnonymous(nil, w.Box, &id.pub, &id.priv)
+			k, ok := id.openAnon(w.Box)
 			if !ok || len(k) != KeySize {
 				return nil, ErrCannotDecrypt
 			}

@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -8,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"golang.org/x/crypto/curve25519"
 )
 
 // ErrCannotDecrypt is the one error for anything that does not open: wrong key, wrong case or
@@ -53,12 +52,14 @@ type Identity struct {
 	priv [KeySize]byte
 	pub  [KeySize]byte
 	id   KeyID
+	ecdh *ecdh.PrivateKey // the same key, ready for X25519 without recomputing the public key
 }
 
 // Recipient is the public half of an Identity: what a data key is wrapped to.
 type Recipient struct {
-	pub [KeySize]byte
-	id  KeyID
+	pub  [KeySize]byte
+	id   KeyID
+	ecdh *ecdh.PublicKey
 }
 
 // GenerateIdentity makes a new X25519 key pair from crypto/rand.
@@ -71,13 +72,13 @@ func GenerateIdentity() (*Identity, error) {
 }
 
 func identityFrom(priv []byte) (*Identity, error) {
-	pub, err := curve25519.X25519(priv, curve25519.Basepoint)
+	k, err := ecdh.X25519().NewPrivateKey(priv)
 	if err != nil {
 		return nil, ErrCannotDecrypt
 	}
-	id := &Identity{}
+	id := &Identity{ecdh: k}
 	copy(id.priv[:], priv)
-	copy(id.pub[:], pub)
+	copy(id.pub[:], k.PublicKey().Bytes())
 	id.id = keyID("penah x25519 v1", id.pub[:])
 	return id, nil
 }
@@ -86,7 +87,9 @@ func identityFrom(priv []byte) (*Identity, error) {
 func (i *Identity) ID() KeyID { return i.id }
 
 // Recipient returns the public key to wrap data keys to.
-func (i *Identity) Recipient() *Recipient { return &Recipient{pub: i.pub, id: i.id} }
+func (i *Identity) Recipient() *Recipient {
+	return &Recipient{pub: i.pub, id: i.id, ecdh: i.ecdh.PublicKey()}
+}
 
 // ID returns the key id.
 func (r *Recipient) ID() KeyID { return r.id }
@@ -108,7 +111,11 @@ func ParseRecipient(s string) (*Recipient, error) {
 	if err != nil || len(b) != KeySize {
 		return nil, errors.New("seal: malformed public key")
 	}
-	r := &Recipient{}
+	pk, err := ecdh.X25519().NewPublicKey(b)
+	if err != nil {
+		return nil, errors.New("seal: malformed public key")
+	}
+	r := &Recipient{ecdh: pk}
 	copy(r.pub[:], b)
 	r.id = keyID("penah x25519 v1", r.pub[:])
 	return r, nil

@@ -2,6 +2,8 @@ package seal
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -9,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/nacl/box"
 )
 
 const ref = "K7Q2-MX9D-4F8H-ZT3N"
@@ -395,5 +399,45 @@ func TestWrapLimits(t *testing.T) {
 	}
 	if _, err := Wrap(dk, ref, kr.CurrentMAC(), rs...); err == nil {
 		t.Error("past the limit")
+	}
+}
+
+// TestWrapsAreNaClAnonymousBoxes: wraps made here open with nacl/box.OpenAnonymous, and boxes made
+// by box.SealAnonymous open here, so the construction is NaCl's, only computed faster.
+func TestWrapsAreNaClAnonymousBoxes(t *testing.T) {
+	kr := mustKeyring(t)
+	a, b := mustIdentity(t), mustIdentity(t)
+	dk, _ := NewDataKey()
+	env, err := Wrap(dk, ref, kr.CurrentMAC(), a.Recipient(), b.Recipient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []*Identity{a, b} {
+		k, ok := box.OpenAnonymous(nil, env.Wraps[i].Box, &id.pub, &id.priv)
+		if !ok || !bytes.Equal(k, dk.k[:]) {
+			t.Fatalf("wrap %d does not open with nacl/box", i)
+		}
+	}
+	theirs, err := box.SealAnonymous(nil, []byte("from nacl"), &a.pub, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := a.openAnon(theirs); !ok || string(got) != "from nacl" {
+		t.Fatal("a nacl/box anonymous box does not open here")
+	}
+	if _, ok := b.openAnon(theirs); ok {
+		t.Fatal("a box opened for the wrong identity")
+	}
+}
+
+func TestWrapRefusesLowOrderKey(t *testing.T) {
+	kr := mustKeyring(t)
+	dk, _ := NewDataKey()
+	zero, err := ParseRecipient(recipientPrefix + base64.RawURLEncoding.EncodeToString(make([]byte, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Wrap(dk, ref, kr.CurrentMAC(), zero); err == nil {
+		t.Fatal("wrapped a data key to the all-zero public key")
 	}
 }
