@@ -311,6 +311,10 @@ func TestKeysInitAndSealedOnlyTeam(t *testing.T) {
 	if _, _, err := runCmd(t, "", "keys", "init", "--data", data, "--passphrase-file", pass); err == nil {
 		t.Fatal("a second keys init must refuse")
 	}
+	out, _, err = runCmd(t, "", "keys", "team", "duhok", "--data", data)
+	if err != nil || !strings.Contains(out, "team duhok: key ") || !strings.Contains(out, "held by the server") {
+		t.Fatalf("keys team duhok: %v\n%s", err, out)
+	}
 	teamKey := filepath.Join(t.TempDir(), "default-team.penahkey")
 	out, _, err = runCmd(t, "", "keys", "team", "default", "--sealed-only", "--identity-out", teamKey, "--data", data, "--passphrase-file", pass)
 	if err != nil || !strings.Contains(out, "sealed-only") {
