@@ -18,6 +18,8 @@ type Status string
 // Statuses. The full lifecycle (claim, contact, referral, escalation) arrives with the officer side.
 const (
 	StatusQueued    Status = "queued"
+	StatusClaimed   Status = "claimed"
+	StatusEscalated Status = "escalated"
 	StatusClosed    Status = "closed"
 	StatusWithdrawn Status = "withdrawn" // the person used /forget: shredded
 	StatusShredded  Status = "shredded"  // past retention: shredded
@@ -48,7 +50,21 @@ type Case struct {
 	Answers  []byte         `json:"answers,omitempty"`
 	Closed   time.Time      `json:"closed,omitzero"`
 	Shredded time.Time      `json:"shredded,omitzero"`
+
+	// Version is the case's compare-and-set counter, set and incremented by the store.
+	Version Version `json:"version"`
+	// Priority is 1 (most urgent) to 3; Deadline is when an unclaimed case is overdue (its SLA).
+	Priority int       `json:"priority"`
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Escalation is the highest escalation level that has fired (0: none).
+	Escalation int `json:"escalation,omitempty"`
+	// ClaimedBy is the officer who holds the case, since Claimed.
+	ClaimedBy string    `json:"claimed_by,omitempty"`
+	Claimed   time.Time `json:"claimed,omitzero"`
 }
+
+// Unclaimed reports whether the case waits in its team's queue.
+func (c *Case) Unclaimed() bool { return c.Status == StatusQueued || c.Status == StatusEscalated }
 
 // Tombstone strips the case to what statistics need: reference, dates, language and routing
 // fields. The verification code, the envelope and the sealed answers go.

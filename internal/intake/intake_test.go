@@ -397,10 +397,10 @@ func TestRetentionShredsOnlyClosedCasesPastTheirTime(t *testing.T) {
 	recent := fx.play(t, "b", completeIntake...).Case.Ref
 	open := fx.play(t, "c", completeIntake...).Case.Ref
 	closeAt := func(ref intake.Ref, at time.Time) {
-		if err := fx.store.UpdateCase(ctx, ref, func(c *intake.Case) error {
+		if err := fx.store.UpdateCase(ctx, ref, 0, func(c *intake.Case) error {
 			c.Status, c.Closed = intake.StatusClosed, at
 			return nil
-		}); err != nil {
+		}, &intake.AuditEntry{Time: at, Actor: "test", Action: "close", Ref: ref, To: intake.StatusClosed}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -139,6 +139,7 @@ func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input, lan
 			return Outcome{}, err
 		}
 		c.NewCase = out.Case
+		c.Audit = append(c.Audit, AuditEntry{Time: now, Actor: "system", Action: "case created", Ref: out.Case.Ref, To: StatusQueued})
 		for i := range out.Replies {
 			out.Replies[i].Fill(string(out.Case.Ref), out.Case.Code)
 		}
@@ -164,6 +165,7 @@ func (s *Service) submit(e engine.Effect, now time.Time) (*Case, error) {
 	}
 	c, body := newCase(ref, code, e, now)
 	c.Team = s.route(c)
+	c.Priority = 3 // routing rules (issue 6) set priority and SLA deadline
 	plain, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
@@ -218,6 +220,7 @@ func (s *Service) ApplyRetention(ctx context.Context, now time.Time, retention t
 	if err := s.store.Shred(ctx, due, StatusShredded, now); err != nil {
 		return 0, err
 	}
+
 	s.log.Info("retention applied", "shredded", len(due))
 	return len(due), nil
 }

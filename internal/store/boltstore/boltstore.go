@@ -1,16 +1,49 @@
 // Package boltstore is Penah's embedded storage engine on go.etcd.io/bbolt: one file, one writer,
 // fsync on every commit, zero set-up. It is right for one bot process on one machine.
+//
+// # Layout
+//
+// One bucket per record type, plus index buckets whose keys sort the way the contract reads them
+// (bbolt keeps keys in byte order, so a cursor walks an index in order). Composite keys are built
+// from fixed-width big-endian numbers and length-prefixed strings (see key.go), so no string can
+// run into the next field and one chat's keys are never a prefix of another's.
+//
+//	sessions      session key → version, expiry, sealed session
+//	cases         ref → case (JSON)
+//	case_created  created, ref → ∅                    (Cases, ListCases: oldest first)
+//	case_queue    team, priority, created, ref → ∅    (Queue: unclaimed cases only)
+//	case_deadline deadline, ref → ∅                   (Overdue: unclaimed cases with a deadline)
+//	case_links    session key, ref → ∅                (Forget: a person's cases)
+//	case_owner    ref → session key                   (Shred: remove the link)
+//	inbox         chat, update id → received, sealed update
+//	inbox_chats   chat → number of pending updates    (PendingChats)
+//	dedupe        update id → expiry                  (PutUpdate: redeliveries)
+//	outbox        chat, seq → message (JSON)
+//	outbox_ids    message id → its outbox key
+//	outbox_heads  due, chat → ∅                       (DueMessages: each chat's first message)
+//	outbox_chats  chat → its outbox_heads key
+//	leases        chat → expiry, owner
+//	rates         key, window, window start → count
+//	expiry        expiry, kind, record key → ∅        (pruning of sessions, dedupe, leases, rates)
+//	audit         seq → entry (JSON)
+//	keys          name → sealed key record
+//	meta          "schema" → layout version; "offset" → getUpdates offset
+//
+// # Expiry
+//
+// bbolt has no TTLs. Records with a lifetime store their expiry time, reads treat an expired
+// record as absent, and every write transaction also deletes up to MaxPrunePerTx expired records
+// found through the expiry index, so the file does not grow with dead records while no write
+// does more than a bounded amount of extra work.
 package boltstore
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -23,14 +56,46 @@ import (
 // OpenTimeout is how long Open waits for another process to release the file.
 const OpenTimeout = time.Second
 
+// MaxPrunePerTx bounds how many expired records one write transaction deletes on the side.
+const MaxPrunePerTx = 100
+
+// SchemaVersion is the layout described in the package comment. Open migrates older files.
+const SchemaVersion = 1
+
 // ErrLocked is returned when another process has the database open.
 var ErrLocked = errors.New("database is in use by another Penah process")
 
 var (
-	bucketSessions = []byte("sessions")
-	bucketCases    = []byte("cases")
-	bucketOwners   = []byte("case_owners") // session key -> list of refs, for /forget
-	bucketKeys     = []byte("keys")        // sealed key records of the vault
+	bucketSessions     = []byte("sessions")
+	bucketCases        = []byte("cases")
+	bucketCaseCreated  = []byte("case_created")
+	bucketCaseQueue    = []byte("case_queue")
+	bucketCaseDeadline = []byte("case_deadline")
+	bucketCaseLinks    = []byte("case_links")
+	bucketCaseOwner    = []byte("case_owner")
+	bucketInbox        = []byte("inbox")
+	bucketInboxChats   = []byte("inbox_chats")
+	bucketDedupe       = []byte("dedupe")
+	bucketOutbox       = []byte("outbox")
+	bucketOutboxIDs    = []byte("outbox_ids")
+	bucketOutboxHeads  = []byte("outbox_heads")
+	bucketOutboxChats  = []byte("outbox_chats")
+	bucketLeases       = []byte("leases")
+	bucketRates        = []byte("rates")
+	bucketExpiry       = []byte("expiry")
+	bucketAudit        = []byte("audit")
+	bucketKeys         = []byte("keys") // sealed key records of the vault
+	bucketMeta         = []byte("meta")
+
+	allBuckets = [][]byte{
+		bucketSessions, bucketCases, bucketCaseCreated, bucketCaseQueue, bucketCaseDeadline,
+		bucketCaseLinks, bucketCaseOwner, bucketInbox, bucketInboxChats, bucketDedupe, bucketOutbox,
+		bucketOutboxIDs, bucketOutboxHeads, bucketOutboxChats, bucketLeases, bucketRates,
+		bucketExpiry, bucketAudit, bucketKeys, bucketMeta,
+	}
+
+	metaSchema = []byte("schema")
+	metaOffset = []byte("offset")
 )
 
 // Store is the bbolt engine.
@@ -40,18 +105,66 @@ type Store struct {
 	// holds it exclusively.
 	mu sync.RWMutex
 	db *bolt.DB
+	// clock is the store's own clock, for lifetimes (sessions, dedupe, leases); tests move it.
+	clock func() time.Time
 }
 
-func (s *Store) view(f func(*bolt.Tx) error) error {
+var _ intake.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path. The directory is created with
+// mode 0700 and the file with 0600: it holds people's conversations. A file written by an older
+// version is migrated to the current layout.
+func Open(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("boltstore: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("boltstore: %s: %w", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	}
+	if err := db.Update(initSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
+	}
+	return &Store{path: path, db: db, clock: time.Now}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Close()
+}
+
+func (s *Store) now() time.Time { return s.clock() }
+
+func (s *Store) view(ctx context.Context, f func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.db.View(f)
 }
 
-func (s *Store) update(f func(*bolt.Tx) error) error {
+// update runs f in a write transaction, fsynced before it returns, after pruning expired records.
+// When f fails nothing is written, the pruning included.
+func (s *Store) update(ctx context.Context, f func(*bolt.Tx, time.Time) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.db.Update(f)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		now := s.now()
+		if err := prune(tx, now); err != nil {
+			return err
+		}
+		return f(tx, now)
+	})
 }
 
 // CompactTxBytes bounds one transaction of a compaction.
@@ -103,267 +216,104 @@ func (s *Store) Compact() error {
 	return nil
 }
 
-var _ intake.Store = (*Store)(nil)
-
-// Open opens (creating if needed) the database file at path. The directory is created with
-// mode 0700 and the file with 0600: it holds people's conversations.
-func Open(path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("boltstore: %w", err)
-	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout})
+// initSchema creates the buckets and migrates a file of an older layout.
+func initSchema(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("boltstore: %s: %w", path, ErrLocked)
-		}
-		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+		return err
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSessions, bucketCases, bucketOwners, bucketKeys} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
+	var version uint64
+	if v := meta.Get(metaSchema); v != nil {
+		if version, err = getUint(v); err != nil {
+			return fmt.Errorf("schema version: %w", err)
 		}
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("the file has layout %d, newer than this Penah (%d): upgrade Penah", version, SchemaVersion)
+	}
+	// A file from before the schema version had sessions, cases, key records and a JSON list of
+	// refs per session key (case_owners), and needs its indexes built.
+	legacy := version == 0 && tx.Bucket(bucketCases) != nil
+	for _, b := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	if legacy {
+		if err := migrateV0(tx); err != nil {
+			return fmt.Errorf("migrating to layout 1: %w", err)
+		}
+	}
+	return meta.Put(metaSchema, putUint(SchemaVersion))
+}
+
+// legacyOwners is the layout-0 bucket: session key → JSON list of refs.
+var legacyOwners = []byte("case_owners")
+
+// migrateV0 builds the case indexes, numbers case versions from 1, and turns the old owner lists
+// into links. Layout-0 sessions had no expiry field; they are rewritten with none.
+func migrateV0(tx *bolt.Tx) error {
+	type legacy struct{ k, v []byte }
+	var cases, sessions []legacy
+	if err := tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
+		cases = append(cases, legacy{clone(k), clone(v)})
 		return nil
-	})
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("boltstore: init %s: %w", path, err)
+	}); err != nil {
+		return err
 	}
-	return &Store{path: path, db: db}, nil
-}
-
-// Close closes the file.
-func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.db.Close()
-}
-
-// A stored session is its version (8 bytes, big endian) followed by the sealed session.
-
-// LoadSession implements intake.Store.
-func (s *Store) LoadSession(ctx context.Context, key intake.SessionKey) ([]byte, intake.Version, error) {
-	var (
-		sealed []byte
-		ver    intake.Version
-	)
-	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketSessions).Get([]byte(key))
-		if v == nil {
-			return nil
+	for _, kv := range cases {
+		c := new(intake.Case)
+		if err := json.Unmarshal(kv.v, c); err != nil {
+			return fmt.Errorf("case record: %w", err)
 		}
-		if len(v) < 8 {
-			return errors.New("boltstore: corrupt session record")
+		if c.Version == 0 {
+			c.Version = 1
 		}
-		ver = intake.Version(binary.BigEndian.Uint64(v[:8]))
-		sealed = append([]byte(nil), v[8:]...) // bbolt's memory is only valid inside the transaction
+		if err := putCase(tx, nil, c); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketSessions).ForEach(func(k, v []byte) error {
+		sessions = append(sessions, legacy{clone(k), clone(v)})
 		return nil
-	})
-	return sealed, ver, err
-}
-
-// Commit implements intake.Store: one bbolt transaction, fsynced before it returns.
-func (s *Store) Commit(ctx context.Context, c intake.Commit) (intake.Version, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
+	}); err != nil {
+		return err
 	}
-	var next intake.Version
-	err := s.update(func(tx *bolt.Tx) error {
-		sessions := tx.Bucket(bucketSessions)
-		var cur intake.Version
-		if v := sessions.Get([]byte(c.Key)); v != nil {
-			cur = intake.Version(binary.BigEndian.Uint64(v[:8]))
+	for _, kv := range sessions {
+		if len(kv.v) < 8 {
+			return errors.New("corrupt session record")
 		}
-		if cur != c.Expect {
-			return intake.ErrConflict
+		ver, _ := getUint(kv.v[:8])
+		if err := tx.Bucket(bucketSessions).Put(kv.k, encodeSession(intake.Version(ver), time.Time{}, kv.v[8:])); err != nil {
+			return err
 		}
-		if c.Session == nil {
-			if err := sessions.Delete([]byte(c.Key)); err != nil {
-				return err
-			}
-		} else {
-			next = cur + 1
-			rec := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(c.Session)), uint64(next))
-			if err := sessions.Put([]byte(c.Key), append(rec, c.Session...)); err != nil {
-				return err
-			}
-		}
-		owners := tx.Bucket(bucketOwners)
-		if c.Forget {
+	}
+	if old := tx.Bucket(legacyOwners); old != nil {
+		err := old.ForEach(func(k, v []byte) error {
 			var refs []intake.Ref
-			if v := owners.Get([]byte(c.Key)); v != nil {
-				if err := json.Unmarshal(v, &refs); err != nil {
-					return err
-				}
+			if err := json.Unmarshal(v, &refs); err != nil {
+				return fmt.Errorf("owner record: %w", err)
 			}
 			for _, r := range refs {
-				if err := shred(tx, r, intake.StatusWithdrawn, c.Now); err != nil && !errors.Is(err, intake.ErrNotFound) {
+				if err := link(tx, intake.SessionKey(k), r); err != nil {
 					return err
 				}
 			}
-			if err := owners.Delete([]byte(c.Key)); err != nil {
-				return err
-			}
-		}
-		if c.NewCase != nil {
-			cases := tx.Bucket(bucketCases)
-			if cases.Get([]byte(c.NewCase.Ref)) != nil {
-				return fmt.Errorf("boltstore: case reference collision")
-			}
-			body, err := json.Marshal(c.NewCase)
-			if err != nil {
-				return err
-			}
-			if err := cases.Put([]byte(c.NewCase.Ref), body); err != nil {
-				return err
-			}
-			var refs []intake.Ref
-			if v := owners.Get([]byte(c.Key)); v != nil {
-				if err := json.Unmarshal(v, &refs); err != nil {
-					return err
-				}
-			}
-			refs = append(refs, c.NewCase.Ref)
-			list, err := json.Marshal(refs)
-			if err != nil {
-				return err
-			}
-			if err := owners.Put([]byte(c.Key), list); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	if c.Forget {
-		if err := s.Compact(); err != nil {
-			return next, err
-		}
-	}
-	return next, nil
-}
-
-// shred replaces a case by its tombstone inside a transaction.
-func shred(tx *bolt.Tx, ref intake.Ref, reason intake.Status, now time.Time) error {
-	return updateCase(tx, ref, func(c *intake.Case) error {
-		c.Tombstone(reason, now)
-		return nil
-	})
-}
-
-func updateCase(tx *bolt.Tx, ref intake.Ref, f func(*intake.Case) error) error {
-	cases := tx.Bucket(bucketCases)
-	v := cases.Get([]byte(ref))
-	if v == nil {
-		return intake.ErrNotFound
-	}
-	c := new(intake.Case)
-	if err := json.Unmarshal(v, c); err != nil {
-		return err
-	}
-	if err := f(c); err != nil {
-		return err
-	}
-	body, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	return cases.Put([]byte(ref), body)
-}
-
-// UpdateCase implements intake.Store.
-func (s *Store) UpdateCase(ctx context.Context, ref intake.Ref, f func(*intake.Case) error) error {
-	return s.update(func(tx *bolt.Tx) error { return updateCase(tx, ref, f) })
-}
-
-// Shred implements intake.Store.
-func (s *Store) Shred(ctx context.Context, refs []intake.Ref, reason intake.Status, now time.Time) error {
-	err := s.update(func(tx *bolt.Tx) error {
-		for _, ref := range refs {
-			if err := shred(tx, ref, reason, now); err != nil {
-				return fmt.Errorf("case %s: %w", ref, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return s.Compact()
-}
-
-// KeyRecord implements intake.Store.
-func (s *Store) KeyRecord(ctx context.Context, name string) ([]byte, error) {
-	var out []byte
-	err := s.view(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketKeys).Get([]byte(name)); v != nil {
-			out = append([]byte(nil), v...)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// PutKeyRecord implements intake.Store.
-func (s *Store) PutKeyRecord(ctx context.Context, name string, sealed []byte) error {
-	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketKeys).Put([]byte(name), sealed) })
-}
-
-// KeyRecordNames implements intake.Store.
-func (s *Store) KeyRecordNames(ctx context.Context) ([]string, error) {
-	var names []string
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketKeys).ForEach(func(k, _ []byte) error {
-			names = append(names, string(k))
 			return nil
 		})
-	})
-	return names, err
-}
-
-// Case implements intake.Store.
-func (s *Store) Case(ctx context.Context, ref intake.Ref) (*intake.Case, error) {
-	var c *intake.Case
-	err := s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketCases).Get([]byte(ref))
-		if v == nil {
-			return intake.ErrNotFound
+		if err != nil {
+			return err
 		}
-		c = new(intake.Case)
-		return json.Unmarshal(v, c)
-	})
-	return c, err
+		if err := tx.DeleteBucket(legacyOwners); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// Cases implements intake.Store.
-func (s *Store) Cases(ctx context.Context) ([]intake.Ref, error) {
-	type item struct {
-		ref     intake.Ref
-		created time.Time
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
 	}
-	var items []item
-	err := s.view(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketCases).ForEach(func(k, v []byte) error {
-			var c struct {
-				Created time.Time `json:"created"`
-			}
-			if err := json.Unmarshal(v, &c); err != nil {
-				return err
-			}
-			items = append(items, item{intake.Ref(k), c.Created})
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(items, func(a, b item) int { return a.created.Compare(b.created) })
-	refs := make([]intake.Ref, 0, len(items))
-	for _, it := range items {
-		refs = append(refs, it.ref)
-	}
-	return refs, nil
+	return append([]byte(nil), b...)
 }

@@ -10,7 +10,24 @@ import (
 
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/boltstore"
+	"github.com/penahbot/penah/internal/store/storetest"
 )
+
+// TestConformance runs the storage contract's behaviour suite against bbolt.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) intake.Store {
+		s, _ := open(t)
+		return s
+	}, storetest.Options{
+		Tamper: func(t *testing.T, s intake.Store, seq uint64) {
+			err := boltstore.TamperAudit(s.(*boltstore.Store), seq, func(e *intake.AuditEntry) { e.Actor = "someone else" })
+			if err != nil {
+				t.Fatal(err)
+			}
+		},
+		Advance: func(t *testing.T, s intake.Store, d time.Duration) { boltstore.AdvanceClock(s.(*boltstore.Store), d) },
+	})
+}
 
 func open(t *testing.T) (*boltstore.Store, string) {
 	t.Helper()
