@@ -8,9 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
-
 	"github.com/penahbot/penah/locales"
 )
 
@@ -258,24 +255,6 @@ func (f *Flow) Line(path string) int {
 
 // Duration is a time.Duration written as "72h" or "30m" in YAML.
 type Duration time.Duration
-
-// UnmarshalYAML reads a Go duration string. It takes the node, not the bytes, so that its errors
-// carry the line (goccy/go-yaml passes a bytes unmarshaler's error on without a position).
-func (d *Duration) UnmarshalYAML(node ast.Node) error {
-	var s string
-	if err := yaml.NodeToValue(node, &s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return &yaml.SyntaxError{Message: fmt.Sprintf("not a duration like 72h or 30m: %q", s), Token: node.GetToken()}
-	}
-	if v <= 0 {
-		return &yaml.SyntaxError{Message: fmt.Sprintf("duration must be positive: %q", s), Token: node.GetToken()}
-	}
-	*d = Duration(v)
-	return nil
-}
 
 // Next says where a state or choice leads: a list of branches, the first whose condition holds wins.
 type Next []Branch

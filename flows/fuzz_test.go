@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzRead feeds arbitrary bytes to Read and whatever it accepts to Validate: neither may panic
-// or hang, and every problem must point into the file.
+// or hang, and every problem must point into the file. Read must also agree with the reflection
+// decoder it replaced (see decode_test.go).
 func FuzzRead(f *testing.F) {
 	for _, name := range libraryFiles(f) {
 		data, err := os.ReadFile(name)
@@ -34,6 +35,7 @@ func FuzzRead(f *testing.F) {
 				panic(fmt.Sprintf("Read or Validate hangs on %q", data))
 			}
 		}()
+		compareWithReference(t, data)
 		fl, err := Read("fuzz.yaml", data)
 		if err != nil {
 			if fl != nil {

@@ -40,41 +40,51 @@ func Read(name string, data []byte) (*Flow, error) {
 	if line, msg := plainYAML(file); msg != "" {
 		return nil, fmt.Errorf("%s:%d: %s", name, line, msg)
 	}
-	var head struct {
-		Spec int `yaml:"spec"`
-	}
-	if err := decode(file, &head); err != nil {
-		return nil, fmt.Errorf("%s:%s", name, yamlError(err))
+	spec, err := decodeSpec(docBody(file))
+	if err != nil {
+		return nil, fmt.Errorf("%s:%w", name, err)
 	}
 	switch {
-	case head.Spec == 0:
+	case spec == 0:
 		return nil, fmt.Errorf("%s:1: missing or invalid \"spec\" (this Penah reads spec %d)", name, specVersion)
-	case head.Spec > specVersion:
-		return nil, fmt.Errorf("%s:1: spec %d is newer than this Penah understands (spec %d); upgrade Penah", name, head.Spec, specVersion)
-	case head.Spec < specVersion:
-		migrated, err := migrate(data, head.Spec)
+	case spec > specVersion:
+		return nil, fmt.Errorf("%s:1: spec %d is newer than this Penah understands (spec %d); upgrade Penah", name, spec, specVersion)
+	case spec < specVersion:
+		migrated, err := migrate(data, spec)
 		if err != nil {
-			return nil, fmt.Errorf("%s: migrating from spec %d: %w", name, head.Spec, err)
+			return nil, fmt.Errorf("%s: migrating from spec %d: %w", name, spec, err)
 		}
 		data = migrated
 		if file, err = parser.ParseBytes(data, 0); err != nil {
-			return nil, fmt.Errorf("%s: migrating from spec %d: %s", name, head.Spec, yamlError(err))
+			return nil, fmt.Errorf("%s: migrating from spec %d: %s", name, spec, yamlError(err))
 		}
 	}
 
 	f := &Flow{File: name}
-	if err := decode(file, f, yaml.DisallowUnknownField()); err != nil {
-		return nil, fmt.Errorf("%s:%s", name, yamlError(err))
+	// The library's flows have a YAML path per 50 to 90 bytes: an index sized for one per 40 bytes
+	// is never grown while it fills.
+	d := &decoder{lines: make(map[string]int, len(data)/40)}
+	if err := d.flow(docBody(file), f); err != nil {
+		return nil, fmt.Errorf("%s:%w", name, err)
 	}
-	f.lines = lineIndex(file)
+	f.lines = d.lines
+	if err := indexStates(f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// indexStates checks that no state or choice is empty and derives what the engine looks up: each
+// state's position and kind, and the states by id.
+func indexStates(f *Flow) error {
 	f.byID = make(map[StateID]*State, len(f.States))
 	for i, s := range f.States {
 		if s == nil {
-			return nil, fmt.Errorf("%s:%d: state %d is empty", name, f.Line(statePath(i)), i+1)
+			return fmt.Errorf("%s:%d: state %d is empty", f.File, f.Line(statePath(i)), i+1)
 		}
 		for j, c := range s.Choices {
 			if c == nil {
-				return nil, fmt.Errorf("%s:%d: choice %d of state %q is empty", name, f.Line(fmt.Sprintf("%s.choices[%d]", statePath(i), j)), j+1, s.ID)
+				return fmt.Errorf("%s:%d: choice %d of state %q is empty", f.File, f.Line(fmt.Sprintf("%s.choices[%d]", statePath(i), j)), j+1, s.ID)
 			}
 		}
 		s.Index = i
@@ -83,16 +93,15 @@ func Read(name string, data []byte) (*Flow, error) {
 			f.byID[s.ID] = s
 		}
 	}
-	return f, nil
+	return nil
 }
 
-// decode decodes the parsed document into v. Decoding from the tree Read already parsed, rather
-// than from the bytes, keeps a flow to one YAML parse: parsing is most of the cost of loading.
-func decode(file *ast.File, v any, opts ...yaml.DecodeOption) error {
-	if len(file.Docs) == 0 || file.Docs[0].Body == nil {
+// docBody returns the content of the (only) document, or nil for an empty file.
+func docBody(file *ast.File) ast.Node {
+	if len(file.Docs) == 0 {
 		return nil
 	}
-	return yaml.NodeToValue(file.Docs[0].Body, v, opts...)
+	return file.Docs[0].Body
 }
 
 func migrate(data []byte, from int) ([]byte, error) {
@@ -132,25 +141,12 @@ func yamlError(err error) string {
 	return s
 }
 
-type lineVisitor map[string]int
-
-func (v lineVisitor) Visit(n ast.Node) ast.Visitor {
-	if n == nil {
-		return v
-	}
-	if tk := n.GetToken(); tk != nil && tk.Position != nil {
-		p := n.GetPath()
-		if old, ok := v[p]; !ok || tk.Position.Line < old {
-			v[p] = tk.Position.Line
-		}
-	}
-	return v
-}
-
 // plainYAML returns the line and a message for the first construct flows do not use: a second
 // document (which Unmarshal would silently ignore), a tag (goccy/go-yaml v1.19 panics decoding a
-// tagged scalar into a list), or an anchor or alias (an aliased state is the same *State twice,
-// and problems inside it could not name the line an admin has to change).
+// tagged scalar into a list), an anchor or alias (an aliased state is the same *State twice,
+// and problems inside it could not name the line an admin has to change), or a merge key ("<<",
+// made for aliases; it also let a text carry the same language twice, the merged one silently
+// replaced).
 func plainYAML(file *ast.File) (int, string) {
 	v := &plainVisitor{}
 	for i, doc := range file.Docs {
@@ -179,6 +175,8 @@ func (v *plainVisitor) Visit(n ast.Node) ast.Visitor {
 		v.line, v.msg = nodeLine(n), "YAML tags (!!...) are not allowed in a flow"
 	case ast.AnchorType, ast.AliasType:
 		v.line, v.msg = nodeLine(n), "YAML anchors and aliases (&name, *name) are not allowed in a flow"
+	case ast.MergeKeyType:
+		v.line, v.msg = nodeLine(n), "YAML merge keys (<<) are not allowed in a flow"
 	default:
 		return v
 	}
@@ -190,16 +188,6 @@ func nodeLine(n ast.Node) int {
 		return tk.Position.Line
 	}
 	return 0
-}
-
-func lineIndex(file *ast.File) map[string]int {
-	v := lineVisitor{}
-	for _, doc := range file.Docs {
-		if doc.Body != nil {
-			ast.Walk(v, doc.Body)
-		}
-	}
-	return v
 }
 
 func deriveKind(s *State) Kind {
@@ -242,24 +230,6 @@ func deriveKind(s *State) Kind {
 		return k
 	}
 	return 0 // conflicting keys; the validator names them
-}
-
-// UnmarshalYAML accepts either a state id or a list of branches.
-func (n *Next) UnmarshalYAML(node ast.Node) error {
-	if node.Type() == ast.StringType {
-		var id string
-		if err := yaml.NodeToValue(node, &id); err != nil {
-			return err
-		}
-		*n = Next{{To: StateID(id)}}
-		return nil
-	}
-	var branches []Branch
-	if err := yaml.NodeToValue(node, &branches, yaml.DisallowUnknownField()); err != nil {
-		return err
-	}
-	*n = branches
-	return nil
 }
 
 func statePath(i int) string { return fmt.Sprintf("$.states[%d]", i) }

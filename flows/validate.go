@@ -78,6 +78,19 @@ func CallbackData(flow ID, rev int, state StateID, choice ChoiceID) string {
 	return fmt.Sprintf("%s:%d:%s:%s", flow, rev, state, choice)
 }
 
+// callbackDataLen is len(CallbackData(flow, rev, state, choice)) without building the string:
+// the validator checks it for every button, and builds the string only for a message.
+func callbackDataLen(flow ID, rev int, state StateID, choice ChoiceID) int {
+	digits := 1
+	if rev < 0 {
+		digits++ // the minus sign
+	}
+	for r := rev; r >= 10 || r <= -10; r /= 10 {
+		digits++
+	}
+	return len(flow) + digits + len(state) + len(choice) + 3 // three colons
+}
+
 var (
 	flowIDRe   = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	choiceIDRe = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -98,6 +111,17 @@ func TextLen(s string) int {
 		n += utf16.RuneLen(r) // 2 for characters outside the BMP (most emoji), else 1
 	}
 	return n
+}
+
+// textOver returns the TextLen of s and whether it is over max. Every UTF-16 code unit takes at
+// least one byte of UTF-8 (an invalid byte counts as one unit), so a text of at most max bytes,
+// as most are, is not counted.
+func textOver(s string, max int) (int, bool) {
+	if len(s) <= max {
+		return 0, false
+	}
+	n := TextLen(s)
+	return n, n > max
 }
 
 // Validate checks a flow against every rule of the publish gate and returns what it found,
@@ -231,7 +255,7 @@ func (v *validator) states() map[FieldID]*fieldInfo {
 			}
 			continue
 		}
-		v.texts(p+".say", s, "say", s.Say, s.Kind() != KindSubmit)
+		v.texts(p+".say", s, textName("say"), s.Say, s.Kind() != KindSubmit)
 		v.keys(p, s)
 		v.choices(p, s)
 		if s.Save != "" {
@@ -243,7 +267,7 @@ func (v *validator) states() map[FieldID]*fieldInfo {
 			} else {
 				fields[s.Save] = newFieldInfo(s)
 			}
-			v.texts(p+".title", s, "title", s.Title, true)
+			v.texts(p+".title", s, textName("title"), s.Title, true)
 		}
 	}
 	for i, s := range f.States {
@@ -281,7 +305,7 @@ func newFieldInfo(s *State) *fieldInfo {
 
 // texts checks that a text exists in every declared language, fits Telegram and uses only known
 // placeholders.
-func (v *validator) texts(path string, s *State, what string, t Text, required bool) {
+func (v *validator) texts(path string, s *State, what fmt.Stringer, t Text, required bool) {
 	if len(t) == 0 {
 		if required {
 			v.errf(path, s.ID, "missing %s", what)
@@ -294,8 +318,11 @@ func (v *validator) texts(path string, s *State, what string, t Text, required b
 			v.add(Error, path, s.ID, l, "missing text for %s", what)
 			continue
 		}
-		if n := TextLen(txt); n > MaxTextChars-maxChromeText {
+		if n, over := textOver(txt, MaxTextChars-maxChromeText); over {
 			v.add(Error, path+"."+string(l), s.ID, l, "%s is %d characters, at most %d", what, n, MaxTextChars-maxChromeText)
+		}
+		if strings.IndexByte(txt, '{') < 0 {
+			continue // no placeholder; most texts have none, and the regexp is the slow part
 		}
 		for _, ph := range placeRe.FindAllString(txt, -1) {
 			switch ph {
@@ -305,12 +332,35 @@ func (v *validator) texts(path string, s *State, what string, t Text, required b
 			}
 		}
 	}
+	if v.declared(t) {
+		return
+	}
 	for _, l := range slices.Sorted(maps.Keys(t)) { // sorted: the report must not change from run to run
 		if !v.f.HasLanguage(l) {
 			v.add(Error, path+"."+string(l), s.ID, l, "text in a language the flow does not declare")
 		}
 	}
 }
+
+// declared reports whether every language of t is declared by the flow.
+func (v *validator) declared(t Text) bool {
+	for l := range t {
+		if !v.f.HasLanguage(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// textName names a text in messages ("say", "title").
+type textName string
+
+func (n textName) String() string { return string(n) }
+
+// choiceLabel names a choice's label in messages, formatted only when a message needs it.
+type choiceLabel ChoiceID
+
+func (c choiceLabel) String() string { return fmt.Sprintf("label of choice %q", string(c)) }
 
 // maxChromeText is room kept in every message for chrome the engine may add (a re-ask line or
 // the summary's answers are counted separately at run time and split by the Telegram edge).
@@ -398,13 +448,14 @@ func (v *validator) choices(p string, s *State) {
 		if !choiceIDRe.MatchString(string(c.ID)) || len(c.ID) > MaxChoiceIDBytes {
 			v.errf(cp+".id", s.ID, "choice id %q must match [a-z0-9_]+ and be at most %d bytes", c.ID, MaxChoiceIDBytes)
 		}
-		v.texts(cp+".label", s, fmt.Sprintf("label of choice %q", c.ID), c.Label, true)
+		v.texts(cp+".label", s, choiceLabel(c.ID), c.Label, true)
 		for _, l := range f.Languages {
-			if n := TextLen(c.Label[l]); n > MaxLabelChars {
+			if n, over := textOver(c.Label[l], MaxLabelChars); over {
 				v.add(Error, cp+".label."+string(l), s.ID, l, "label of choice %q is %d characters, at most %d", c.ID, n, MaxLabelChars)
 			}
 		}
-		if d := CallbackData(f.ID, RevisionReserve, s.ID, c.ID); len(d) > MaxCallbackBytes {
+		if callbackDataLen(f.ID, RevisionReserve, s.ID, c.ID) > MaxCallbackBytes {
+			d := CallbackData(f.ID, RevisionReserve, s.ID, c.ID)
 			v.errf(cp+".id", s.ID, "callback data %q is %d bytes, at most %d: shorten the flow, state or choice id", d, len(d), MaxCallbackBytes)
 		}
 		if k == KindMulti && len(c.Next) > 0 {
@@ -433,14 +484,16 @@ func (v *validator) choices(p string, s *State) {
 		v.errf(p+".choices", s.ID, "%d buttons with Back, Skip, Done and Exit, at most %d", buttons, MaxButtons)
 	}
 	for _, chrome := range []ChoiceID{ChromeBack, ChromeSkip, ChromeDone, ChromeExit} {
-		if d := CallbackData(f.ID, RevisionReserve, s.ID, chrome); len(d) > MaxCallbackBytes {
+		if callbackDataLen(f.ID, RevisionReserve, s.ID, chrome) > MaxCallbackBytes {
+			d := CallbackData(f.ID, RevisionReserve, s.ID, chrome)
 			v.errf(p+".id", s.ID, "callback data %q is %d bytes, at most %d: shorten the flow or state id", d, len(d), MaxCallbackBytes)
 			break
 		}
 	}
 	if k == KindGovernorate {
 		for _, g := range locales.Governorates {
-			if d := CallbackData(f.ID, RevisionReserve, s.ID, ChoiceID(g)); len(d) > MaxCallbackBytes {
+			if callbackDataLen(f.ID, RevisionReserve, s.ID, ChoiceID(g)) > MaxCallbackBytes {
+				d := CallbackData(f.ID, RevisionReserve, s.ID, ChoiceID(g))
 				v.errf(p+".id", s.ID, "callback data %q is %d bytes, at most %d: shorten the flow or state id", d, len(d), MaxCallbackBytes)
 				break
 			}
@@ -524,79 +577,107 @@ func (v *validator) cond(p string, s *State, c *Cond, fields map[FieldID]*fieldI
 	}
 }
 
-// edges lists where a state can go, with whether the edge is a consenting choice.
-func edges(s *State) (out []edge) {
-	for _, c := range s.Choices {
-		nx := c.Next
-		if len(nx) == 0 {
-			nx = s.Next
-		}
-		for _, t := range nx.Targets() {
-			out = append(out, edge{to: t, consent: c.Consent})
-		}
-	}
-	if s.Kind() != KindChoice {
-		for _, t := range s.Next.Targets() {
-			out = append(out, edge{to: t})
-		}
-	}
-	return out
+// stateGraph is the flow's states by position, so that the walks below need no maps: out[i]
+// lists where state i can go. A target is the position of the state its id names (the first, if
+// the id is duplicated); targets that name no state are left out, as no walk could follow them.
+type stateGraph struct {
+	f     *Flow
+	out   [][]edge
+	stack []int
 }
 
 type edge struct {
-	to      StateID
-	consent bool
+	to      int
+	consent bool // the edge is a consenting choice
 }
 
-// walk visits states from start, following edges that pass the filter.
-func (v *validator) walk(from StateID, follow func(s *State, e edge) bool) map[StateID]bool {
-	seen := map[StateID]bool{}
-	stack := []StateID{from}
-	for len(stack) > 0 {
-		id := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		s, ok := v.f.State(id)
-		if !ok || seen[id] {
-			continue
-		}
-		seen[id] = true
-		for _, e := range edges(s) {
-			if follow(s, e) {
-				stack = append(stack, e.to)
+func newStateGraph(f *Flow) *stateGraph {
+	g := &stateGraph{f: f, out: make([][]edge, len(f.States))}
+	var all []edge // one array for the edges of every state
+	ends := make([]int, len(f.States))
+	add := func(n Next, consent bool) {
+		for _, b := range n {
+			if t, ok := f.State(b.To); ok {
+				all = append(all, edge{to: t.Index, consent: consent})
 			}
 		}
 	}
-	return seen
+	for i, s := range f.States {
+		for _, c := range s.Choices {
+			nx := c.Next
+			if len(nx) == 0 {
+				nx = s.Next
+			}
+			add(nx, c.Consent)
+		}
+		if s.Kind() != KindChoice {
+			add(s.Next, false)
+		}
+		ends[i] = len(all)
+	}
+	from := 0
+	for i, to := range ends {
+		g.out[i] = all[from:to:to]
+		from = to
+	}
+	return g
+}
+
+// pos returns the position of the state an id names, as edges do.
+func (g *stateGraph) pos(id StateID) int {
+	s, _ := g.f.State(id)
+	return s.Index
+}
+
+// walk marks in seen every state reachable from state from along edges that pass the filter.
+func (g *stateGraph) walk(from int, follow func(s *State, e edge) bool, seen []bool) {
+	g.stack = append(g.stack[:0], from)
+	for len(g.stack) > 0 {
+		i := g.stack[len(g.stack)-1]
+		g.stack = g.stack[:len(g.stack)-1]
+		if seen[i] {
+			continue
+		}
+		seen[i] = true
+		s := g.f.States[i]
+		for _, e := range g.out[i] {
+			if follow(s, e) {
+				g.stack = append(g.stack, e.to)
+			}
+		}
+	}
 }
 
 func (v *validator) graph() {
 	f := v.f
-	noWait := func(_ *State, e edge) bool {
-		n, ok := f.State(e.to)
-		return ok && !n.Kind().WaitsForInput()
-	}
 	if _, ok := f.State(f.Start); !ok {
 		return
 	}
 	if len(f.States) > MaxStates {
 		return // already an error; the walks below are quadratic, so a huge file would stall the gate
 	}
+	g := newStateGraph(f)
+	waits := func(i int) bool { return f.States[i].Kind().WaitsForInput() }
+	noWait := func(_ *State, e edge) bool { return !waits(e.to) }
 	all := func(*State, edge) bool { return true }
-	reach := v.walk(f.Start, all)
+	reach := make([]bool, len(f.States))
+	g.walk(g.pos(f.Start), all, reach)
 	for i, s := range f.States {
-		if !reach[s.ID] {
+		if !reach[g.pos(s.ID)] {
 			v.errf(statePath(i), s.ID, "unreachable from start state %q", f.Start)
 		}
 	}
 	// Every reachable state must be able to reach an end: otherwise a person is caught in a loop.
+	seen := make([]bool, len(f.States))
 	for i, s := range f.States {
-		if !reach[s.ID] || s.Kind() == 0 {
+		if !reach[g.pos(s.ID)] || s.Kind() == 0 {
 			continue
 		}
-		out := v.walk(s.ID, all)
+		clear(seen)
+		g.walk(g.pos(s.ID), all, seen)
 		ends := false
-		for id := range out {
-			if t, ok := f.State(id); ok && t.Kind() == KindEnd {
+		for j, ok := range seen {
+			if ok && f.States[j].Kind() == KindEnd {
 				ends = true
 				break
 			}
@@ -606,8 +687,12 @@ func (v *validator) graph() {
 		}
 		// A loop made only of states that wait for nothing would spin forever.
 		if !s.Kind().WaitsForInput() {
-			for _, e := range edges(s) {
-				if n, ok := f.State(e.to); ok && !n.Kind().WaitsForInput() && v.walk(e.to, noWait)[s.ID] {
+			for _, e := range g.out[i] {
+				if waits(e.to) {
+					continue
+				}
+				clear(seen)
+				if g.walk(e.to, noWait, seen); seen[g.pos(s.ID)] {
 					v.errf(statePath(i), s.ID, "loop of messages with no question: the conversation would never stop")
 					break
 				}
@@ -615,16 +700,18 @@ func (v *validator) graph() {
 		}
 	}
 	// Informed consent before any answer is kept.
-	beforeConsent := v.walk(f.Start, func(s *State, e edge) bool { return !e.consent })
+	beforeConsent := make([]bool, len(f.States))
+	g.walk(g.pos(f.Start), func(s *State, e edge) bool { return !e.consent }, beforeConsent)
 	for i, s := range f.States {
-		if beforeConsent[s.ID] && s.Save != "" && s.ID != f.Consent {
+		if beforeConsent[g.pos(s.ID)] && s.Save != "" && s.ID != f.Consent {
 			v.errf(statePath(i), s.ID, "saves an answer (%q) but can be reached before consent", s.Save)
 		}
 	}
 	// {ref} and {code} exist only after a case was submitted.
-	beforeSubmit := v.walk(f.Start, func(s *State, e edge) bool { return s.Kind() != KindSubmit })
+	beforeSubmit := make([]bool, len(f.States))
+	g.walk(g.pos(f.Start), func(s *State, e edge) bool { return s.Kind() != KindSubmit }, beforeSubmit)
 	for i, s := range f.States {
-		if !beforeSubmit[s.ID] {
+		if !beforeSubmit[g.pos(s.ID)] {
 			continue
 		}
 		for _, l := range f.Languages {

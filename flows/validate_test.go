@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -667,6 +668,18 @@ func TestValidateCallbackLimit(t *testing.T) {
 			_, errs := validateText(t, src)
 			checkProblems(t, src, errs, tc.want)
 		})
+	}
+}
+
+// TestCallbackDataLen checks the length the validator computes against the data the engine sends.
+func TestCallbackDataLen(t *testing.T) {
+	for _, rev := range []int{0, 1, 9, 10, 99, 100, RevisionReserve, -1, -9, -10, math.MaxInt, math.MinInt} {
+		for _, choice := range []ChoiceID{"", "yes", ChromeBack, "صح"} {
+			want := len(CallbackData("intake", rev, "safe_now", choice))
+			if got := callbackDataLen("intake", rev, "safe_now", choice); got != want {
+				t.Errorf("callbackDataLen(rev %d, choice %q) = %d, want %d", rev, choice, got, want)
+			}
+		}
 	}
 }
 
