@@ -40,3 +40,26 @@ func TamperAudit(s *Store, seq uint64, f func(*intake.AuditEntry)) error {
 		return b.Put(putUint(seq), v)
 	})
 }
+
+// CheckFile runs bbolt's consistency check over the whole file (pages, freelist, buckets).
+func CheckFile(s *Store) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	})
+}
+
+// BucketLen counts the records of a bucket, for tests of pruning and indexes.
+func BucketLen(s *Store, name string) (int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(name)).ForEach(func(_, _ []byte) error { n++; return nil })
+	})
+	return n, err
+}
