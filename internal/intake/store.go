@@ -126,8 +126,9 @@ type Commit struct {
 // Store is the storage contract: small interfaces grouped by use, all implemented by each engine
 // (internal/store/boltstore, internal/store/redisstore) with the same behaviour, proven by
 // internal/store/storetest. Stores see sealed bytes for sessions, updates, outbox messages and
-// case bodies, never plaintext. A write that returns an error wrote nothing (a commit is all or
-// nothing); stores keep no reference to the caller's slices and return copies. Lifetimes (session
+// case bodies, never plaintext. A write is all or nothing: one that fails with ErrConflict or
+// ErrNotFound wrote nothing; after ErrUnavailable (a timeout) it may have been applied, but never
+// in part. Stores keep no reference to the caller's slices and return copies. Lifetimes (session
 // TTL, dedupe, leases) run on the store's clock; every other time is passed in.
 type Store interface {
 	Sessions

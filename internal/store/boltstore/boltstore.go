@@ -65,6 +65,12 @@ const SchemaVersion = 1
 // ErrLocked is returned when another process has the database open.
 var ErrLocked = errors.New("database is in use by another Penah process")
 
+// ErrNotCompacted is returned (wrapped, with the compaction's own error) by a Shred or a Forget
+// commit whose change is durable but whose compaction failed: copies of the shredded envelopes may
+// remain in freed pages of the file until the next compaction succeeds. It is not a failure of the
+// write, so callers must not retry it.
+var ErrNotCompacted = errors.New("shredded, but the file is not compacted yet")
+
 var (
 	bucketSessions     = []byte("sessions")
 	bucketCases        = []byte("cases")

@@ -249,7 +249,8 @@ func (s *Store) UpdateCase(ctx context.Context, ref intake.Ref, expect intake.Ve
 	return nil
 }
 
-// Shred implements intake.Cases, then compacts the file so no copy of the envelopes remains.
+// Shred implements intake.Cases, then compacts the file so no copy of the envelopes remains (see
+// ErrNotCompacted).
 func (s *Store) Shred(ctx context.Context, refs []intake.Ref, reason intake.Status, now time.Time) error {
 	if len(refs) == 0 {
 		return ctx.Err()
@@ -265,5 +266,8 @@ func (s *Store) Shred(ctx context.Context, refs []intake.Ref, reason intake.Stat
 	if err != nil {
 		return fmt.Errorf("boltstore: shred: %w", err)
 	}
-	return s.Compact()
+	if err := s.Compact(); err != nil {
+		return fmt.Errorf("boltstore: shred: %w: %w", ErrNotCompacted, err)
+	}
+	return nil
 }

@@ -73,7 +73,7 @@ var errCaseExists = fmt.Errorf("%w: a case with that reference exists", intake.E
 
 // Commit implements intake.Sessions: one bbolt transaction, fsynced before it returns. After a
 // Forget the file is compacted, so nothing of the shredded cases or the deleted session remains
-// in freed pages.
+// in freed pages (see ErrNotCompacted).
 func (s *Store) Commit(ctx context.Context, c intake.Commit) (intake.Version, error) {
 	var next intake.Version
 	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
@@ -130,7 +130,7 @@ func (s *Store) Commit(ctx context.Context, c intake.Commit) (intake.Version, er
 	}
 	if c.Forget {
 		if err := s.Compact(); err != nil {
-			return next, err
+			return next, fmt.Errorf("boltstore: commit: %w: %w", ErrNotCompacted, err)
 		}
 	}
 	return next, nil

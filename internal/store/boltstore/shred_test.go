@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -74,5 +75,42 @@ func TestShreddingLeavesNoEnvelopeInTheFile(t *testing.T) {
 	}
 	if got, _, err := s.LoadSession(ctx, "k"); err != nil || string(got) != "again" {
 		t.Fatalf("after compaction: %q %v", got, err)
+	}
+}
+
+// TestShredDurableWhenCompactionFails: if the file cannot be compacted, the shredding itself is
+// still done and durable, and the error says so (ErrNotCompacted) rather than looking like a
+// failed write; the next compaction that can run clears the file.
+func TestShredDurableWhenCompactionFails(t *testing.T) {
+	ctx := context.Background()
+	s, path := open(t)
+	c := &intake.Case{Ref: "AAAA-BBBB-CCCC-DDDD", Status: intake.StatusQueued, Answers: []byte("sealed")}
+	if _, err := s.Commit(ctx, intake.Commit{Key: "k", Session: []byte("s"), NewCase: c}); err != nil {
+		t.Fatal(err)
+	}
+	// Something in the way of the compaction's temporary file.
+	blocker := path + ".compact"
+	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Shred(ctx, []intake.Ref{c.Ref}, intake.StatusShredded, time.Now())
+	if !errors.Is(err, boltstore.ErrNotCompacted) {
+		t.Fatalf("Shred with compaction blocked: %v, want ErrNotCompacted", err)
+	}
+	if got, err := s.Case(ctx, c.Ref); err != nil || got.Status != intake.StatusShredded || got.Answers != nil {
+		t.Fatalf("the shredding was not kept: %+v %v", got, err)
+	}
+	v, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 1, Forget: true, Now: time.Now()})
+	if !errors.Is(err, boltstore.ErrNotCompacted) || v != 0 {
+		t.Fatalf("Forget with compaction blocked: v%d %v, want ErrNotCompacted", v, err)
+	}
+	if _, ver, _ := s.LoadSession(ctx, "k"); ver != 0 {
+		t.Fatal("the Forget commit was not kept")
+	}
+	if err := os.RemoveAll(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Compact(); err != nil {
+		t.Fatalf("compaction once unblocked: %v", err)
 	}
 }
