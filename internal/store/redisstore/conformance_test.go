@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -19,6 +20,16 @@ import (
 )
 
 var ctx = context.Background()
+
+// quietLogger drops go-redis' own log lines (failed dials while a test's server is down).
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietLogger{})
+	os.Exit(m.Run())
+}
 
 // testPrefixes numbers the prefixes that give each test an empty store on a shared server.
 var testPrefixes atomic.Int64

@@ -190,3 +190,44 @@ func TestEveryScriptStaysInOneSlot(t *testing.T) {
 		t.Fatalf("scripts touching several slots: %v", h.bad[:min(len(h.bad), 10)])
 	}
 }
+
+// TestScriptsCompile loads every embedded script into a server: a syntax error in one fails
+// here, by name.
+func TestScriptsCompile(t *testing.T) {
+	url, _, _ := redistest.Start(t)
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(o)
+	defer c.Close()
+	sc, err := loadScripts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.all) < 11 {
+		t.Fatalf("only %d scripts", len(sc.all))
+	}
+	for name, s := range sc.all {
+		if err := s.Load(context.Background(), c).Err(); err != nil {
+			t.Errorf("script %s: %v", name, err)
+		}
+	}
+	// Each file in scripts/ is used, and documents its KEYS, ARGV and returns.
+	files, _ := scriptFiles.ReadDir("scripts")
+	for _, f := range files {
+		name := strings.TrimSuffix(f.Name(), ".lua")
+		src, _ := scriptFiles.ReadFile("scripts/" + f.Name())
+		if name == "lib" {
+			continue
+		}
+		if sc.all[name] == nil {
+			t.Errorf("scripts/%s is not loaded", f.Name())
+		}
+		for _, word := range []string{"KEYS", "ARGV", "Returns"} {
+			if !strings.Contains(string(src), "-- "+word) && !strings.Contains(string(src), word+"[1]:") && !strings.Contains(string(src), word+":") {
+				t.Errorf("scripts/%s does not document its %s", f.Name(), word)
+			}
+		}
+	}
+}

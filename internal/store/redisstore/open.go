@@ -105,7 +105,18 @@ func parseURL(raw string) (*redis.UniversalOptions, error) {
 		}
 		raw = SchemeCluster + "://" + raw
 	}
-	u, err := url.Parse(raw)
+	// The host part may list several addresses, which net/url does not accept: take it apart
+	// first, then parse the rest with a placeholder host.
+	scheme, rest, _ := strings.Cut(raw, "://")
+	hosts, tail := rest, ""
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		hosts, tail = rest[:i], rest[i:]
+	}
+	userinfo := ""
+	if i := strings.LastIndex(hosts, "@"); i >= 0 {
+		userinfo, hosts = hosts[:i+1], hosts[i+1:]
+	}
+	u, err := url.Parse(scheme + "://" + userinfo + "placeholder" + tail)
 	if err != nil {
 		// Do not echo the URL: it may hold a password.
 		return nil, errors.New("redisstore: the store URL does not parse")
@@ -126,7 +137,7 @@ func parseURL(raw string) (*redis.UniversalOptions, error) {
 	default:
 		return nil, fmt.Errorf("redisstore: unknown scheme %q", u.Scheme)
 	}
-	for _, h := range strings.Split(u.Host, ",") {
+	for _, h := range strings.Split(hosts, ",") {
 		if h == "" {
 			return nil, errors.New("redisstore: empty address in the store URL")
 		}
@@ -145,10 +156,6 @@ func parseURL(raw string) (*redis.UniversalOptions, error) {
 	if u.User != nil {
 		o.Username = u.User.Username()
 		o.Password, _ = u.User.Password()
-		if o.Password == "" && o.Username != "" && !strings.Contains(u.User.String(), ":") {
-			// redis://password@host, as redis-cli takes it.
-			o.Password, o.Username = o.Username, ""
-		}
 	}
 	path := strings.Trim(u.Path, "/")
 	var parts []string

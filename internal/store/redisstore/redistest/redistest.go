@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -274,6 +275,24 @@ func (s *Server) kill() {
 		s.tb.Errorf("redistest: redis-server pid %d did not exit after SIGKILL", s.cmd.Process.Pid)
 	}
 	s.cmd = nil
+}
+
+// Pause stops the server's process (SIGSTOP): it keeps its connections but answers nothing, as
+// a hung or partitioned server would. Resume continues it (SIGCONT).
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig os.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		s.tb.Fatalf("redistest: the server is not running")
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.tb.Fatalf("redistest: signal %v: %v", sig, err)
+	}
 }
 
 // Stop kills the server (SIGKILL: with appendfsync always nothing acknowledged is lost).
