@@ -34,7 +34,8 @@ func (s *Store) LoadSession(ctx context.Context, key intake.SessionKey) ([]byte,
 // update done, creates the case in its queue, enqueues the outbox and appends the audit entries,
 // or writes nothing. It reads first only when the turn appends audit entries (the chain's head)
 // or forgets (the person's cases); those reads are confirmed by the script, and read again when
-// another writer moved them.
+// another writer moved them. After a Forget the server's files are rewritten, so that neither the
+// shredded cases nor the person's deleted session remain in them (see ErrNotScrubbed).
 func (s *Store) Commit(ctx context.Context, c intake.Commit) (intake.Version, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("redisstore: commit: %w", err)
@@ -47,7 +48,7 @@ func (s *Store) Commit(ctx context.Context, c intake.Commit) (intake.Version, er
 		forgot  bool
 	)
 	err := retry(ctx, "commit", func() (bool, error) {
-		p, n, err := s.commitPlan(ctx, c)
+		p, err := s.commitPlan(ctx, c)
 		if err != nil {
 			return false, err
 		}
@@ -61,7 +62,7 @@ func (s *Store) Commit(ctx context.Context, c intake.Commit) (intake.Version, er
 			if err != nil {
 				return false, fmt.Errorf("redisstore: commit: version %q: %w", res[1], err)
 			}
-			version, forgot = intake.Version(v), n > 0
+			version, forgot = intake.Version(v), c.Forget
 			return true, nil
 		case replyStale:
 			return false, nil
@@ -88,14 +89,14 @@ func (s *Store) Commit(ctx context.Context, c intake.Commit) (intake.Version, er
 	}
 	if forgot {
 		if err := s.scrubFiles(ctx); err != nil {
-			return version, fmt.Errorf("redisstore: commit: the cases are shredded, but: %w", err)
+			return version, fmt.Errorf("redisstore: commit: %w: %v", ErrNotScrubbed, err)
 		}
 	}
 	return version, nil
 }
 
-// commitPlan builds the plan of one commit attempt; n is how many cases it shreds (Forget).
-func (s *Store) commitPlan(ctx context.Context, c intake.Commit) (*plan, int, error) {
+// commitPlan builds the plan of one commit attempt.
+func (s *Store) commitPlan(ctx context.Context, c intake.Commit) (*plan, error) {
 	p := new(plan)
 	sp := &sessPlan{K: p.key(s.k.session(c.Key)), Expect: u64(uint64(c.Expect)), TTL: "0"}
 	if c.Session != nil {
@@ -116,21 +117,19 @@ func (s *Store) commitPlan(ctx context.Context, c intake.Commit) (*plan, int, er
 		n.Version = 1
 		cp, err := s.writeCase(p, &n, nil, string(c.Key))
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		cp.Link = p.key(s.k.links(c.Key))
 	}
 	entries := c.Audit
-	shredded := 0
 	if c.Forget {
-		more, n, err := s.forgetPlan(ctx, p, c)
+		more, err := s.forgetPlan(ctx, p, c)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		// The withdrawals come first: they are what the person asked for; the turn's own
 		// entries follow.
 		entries = append(more, entries...)
-		shredded = n
 	}
 	if len(c.Outbox) > 0 {
 		op := &outPlan{
@@ -140,15 +139,15 @@ func (s *Store) commitPlan(ctx context.Context, c intake.Commit) (*plan, int, er
 		seen := map[intake.OutboxID]bool{}
 		for _, m := range c.Outbox {
 			if !textOK(string(m.ID)) || !textOK(string(m.Chat)) {
-				return nil, 0, fmt.Errorf("redisstore: commit: outbox message: %w", errBadText)
+				return nil, fmt.Errorf("redisstore: commit: outbox message: %w", errBadText)
 			}
 			if seen[m.ID] {
-				return nil, 0, fmt.Errorf("redisstore: commit: outbox id used twice: %w", intake.ErrConflict)
+				return nil, fmt.Errorf("redisstore: commit: outbox id used twice: %w", intake.ErrConflict)
 			}
 			seen[m.ID] = true
 			doc, err := json.Marshal(newOutboxDoc(m))
 			if err != nil {
-				return nil, 0, fmt.Errorf("redisstore: commit: encoding an outbox message: %w", err)
+				return nil, fmt.Errorf("redisstore: commit: encoding an outbox message: %w", err)
 			}
 			op.Items = append(op.Items, &outItem{
 				ID: string(m.ID), Chat: string(m.Chat), Q: p.key(s.k.outboxQueue(m.Chat)), Doc: p.blob(doc),
@@ -158,18 +157,18 @@ func (s *Store) commitPlan(ctx context.Context, c intake.Commit) (*plan, int, er
 	}
 	if len(entries) > 0 {
 		if err := s.linkAudit(ctx, p, entries); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 	}
-	return p, shredded, nil
+	return p, nil
 }
 
 // forgetPlan adds to p the shredding of every case linked to c.Key, and returns their audit
 // entries. The links are confirmed by the session's version: only a commit of this key adds one.
-func (s *Store) forgetPlan(ctx context.Context, p *plan, c intake.Commit) ([]intake.AuditEntry, int, error) {
+func (s *Store) forgetPlan(ctx context.Context, p *plan, c intake.Commit) ([]intake.AuditEntry, error) {
 	members, err := s.rdb.SMembers(ctx, s.k.links(c.Key)).Result()
 	if err != nil {
-		return nil, 0, s.fail("commit: reading the person's cases", err)
+		return nil, s.fail("commit: reading the person's cases", err)
 	}
 	refs := make([]intake.Ref, len(members))
 	for i, m := range members {
@@ -177,7 +176,7 @@ func (s *Store) forgetPlan(ctx context.Context, p *plan, c intake.Commit) ([]int
 	}
 	sts, err := s.readCases(ctx, refs)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	// Oldest case first, as they were created.
 	sts = slices.DeleteFunc(sts, func(st *stored) bool { return st == nil })
@@ -185,7 +184,6 @@ func (s *Store) forgetPlan(ctx context.Context, p *plan, c intake.Commit) ([]int
 		return cmp.Or(a.c.Created.Compare(b.c.Created), strings.Compare(string(a.c.Ref), string(b.c.Ref)))
 	})
 	var entries []intake.AuditEntry
-	n := 0
 	for _, st := range sts {
 		old := *st.c
 		t := st.c
@@ -193,14 +191,13 @@ func (s *Store) forgetPlan(ctx context.Context, p *plan, c intake.Commit) ([]int
 		t.Version = old.Version + 1
 		cp, err := s.writeCase(p, t, &old, "")
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		cp.Unlink = p.key(s.k.links(c.Key))
 		entries = append(entries, intake.AuditEntry{
 			Time: c.Now, Actor: "person", Action: "withdrawn", Ref: t.Ref, From: old.Status, To: intake.StatusWithdrawn,
 		})
-		n++
 	}
 	p.Unlink = p.key(s.k.links(c.Key))
-	return entries, n, nil
+	return entries, nil
 }

@@ -59,7 +59,7 @@ func (s *Store) Shred(ctx context.Context, refs []intake.Ref, reason intake.Stat
 		return err
 	}
 	if err := s.scrubFiles(ctx); err != nil {
-		return fmt.Errorf("redisstore: shred: the cases are shredded, but: %w", err)
+		return fmt.Errorf("redisstore: shred: %w: %v", ErrNotScrubbed, err)
 	}
 	return nil
 }
@@ -67,8 +67,16 @@ func (s *Store) Shred(ctx context.Context, refs []intake.Ref, reason intake.Stat
 // scrubPoll is how often scrubFiles looks whether a rewrite has finished.
 const scrubPoll = 20 * time.Millisecond
 
-// errScrub marks a failed rewrite of the server's files.
-var errScrub = errors.New("the server's persistence files were not rewritten")
+// ErrNotScrubbed is returned (wrapped, with the rewrite's own error as text) by a Shred or a
+// Forget commit whose change is applied but whose rewrite of the server's persistence files
+// failed: copies of the shredded envelopes may remain in the AOF or RDB file until the next
+// rewrite succeeds (every later Shred or Forget rewrites them, and Redis rewrites the AOF on its
+// own as it grows). It is not a failure of the write, so callers must not retry it; it is not
+// intake.ErrUnavailable even when the server went away during the rewrite.
+var ErrNotScrubbed = errors.New("shredded, but the server's files are not rewritten yet")
+
+// errScrub marks a failed rewrite.
+var errScrub = errors.New("rewrite failed")
 
 // scrubFiles makes the server rewrite its persistence files after envelopes were deleted: an
 // append-only file keeps every command ever written, an RDB snapshot the data of its time, so

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -123,5 +124,38 @@ func TestShreddingLeavesNoEnvelopeInTheFiles(t *testing.T) {
 			t.Fatalf("after the restart: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestShredWhenTheRewriteIsRefused: a server that forbids BGREWRITEAOF (as some managed services
+// do) still gets its cases shredded; the caller learns that the files are not rewritten
+// (ErrNotScrubbed, not a failed write: not ErrUnavailable, nothing to retry). WithoutFileScrub
+// skips the rewrite and reports nothing.
+func TestShredWhenTheRewriteIsRefused(t *testing.T) {
+	srv := redistest.StartServer(t, "--rename-command", "BGREWRITEAOF", "")
+	for _, scrub := range []bool{true, false} {
+		var opts []redisstore.Option
+		if !scrub {
+			opts = append(opts, redisstore.WithoutFileScrub())
+		}
+		s, _ := openFresh(t, srv.URL(), opts...)
+		c := &intake.Case{Ref: "R1", Status: intake.StatusQueued, Team: "t", Created: time.Now(), Answers: []byte("a")}
+		if _, err := s.Commit(ctx, intake.Commit{Key: "k", Session: []byte("s"), NewCase: c}); err != nil {
+			t.Fatal(err)
+		}
+		err := s.Shred(ctx, []intake.Ref{"R1"}, intake.StatusShredded, time.Now())
+		switch {
+		case scrub && (!errors.Is(err, redisstore.ErrNotScrubbed) || errors.Is(err, intake.ErrUnavailable)):
+			t.Fatalf("Shred without BGREWRITEAOF: %v; want ErrNotScrubbed only", err)
+		case !scrub && err != nil:
+			t.Fatalf("Shred WithoutFileScrub: %v", err)
+		}
+		if got, err := s.Case(ctx, "R1"); err != nil || got.Status != intake.StatusShredded || got.Answers != nil {
+			t.Fatalf("the case was not shredded: %+v %v", got, err)
+		}
+		v, err := s.Commit(ctx, intake.Commit{Key: "k", Expect: 1, Forget: true, Now: time.Now()})
+		if v != 0 || (scrub && !errors.Is(err, redisstore.ErrNotScrubbed)) || (!scrub && err != nil) {
+			t.Fatalf("Forget (scrub %v) = %d, %v", scrub, v, err)
+		}
 	}
 }
