@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -13,41 +14,64 @@ import (
 )
 
 // The audit chain lives in two keys of the ledger slot: a hash seq -> entry (JSON) and a head
-// {seq, hash} of the last entry. Redis' Lua has no SHA-256, so a writer reads the head, links
-// and hashes its entries in Go (intake.AuditEntry.Link) and hands them to scripts/apply.lua
-// together with the change they record; the script appends them only if the head is still the
-// one read (compare-and-set on seq), else it writes nothing at all and the writer reads again.
+// {seq, hash} of the last entry. Redis' Lua has no SHA-256, so a writer links and hashes its
+// entries in Go (intake.AuditEntry.Link) after the head it knows, and hands them to
+// scripts/apply.lua together with the change they record; the script appends them only if the
+// head is still that one (compare-and-set on seq), else it writes nothing at all and the writer
+// reads the head again (Store.apply).
 // The chain therefore never forks and never has a gap, and an entry is never written without
 // its change, nor a change without its entry.
 
-// linkAudit reads the chain's head and adds entries, linked after it, to p.
-func (s *Store) linkAudit(ctx context.Context, p *plan, entries []intake.AuditEntry) error {
+// auditHead is the last entry of the chain as this process last saw it.
+type auditHead struct {
+	known bool
+	seq   uint64
+	hash  []byte
+}
+
+// auditCursor serialises this process's audit appends and remembers the chain's head between
+// them, so that an append costs one round trip and this process's writers never race each
+// other; writers of other processes still can, and the script's compare-and-set settles those.
+type auditCursor struct {
+	mu   sync.Mutex
+	head auditHead
+}
+
+// readAuditHead reads the chain's head from the server.
+func (s *Store) readAuditHead(ctx context.Context) (auditHead, error) {
 	vals, err := s.rdb.HMGet(ctx, s.k.auditHead(), "seq", "hash").Result()
 	if err != nil {
-		return s.fail("reading the audit head", err)
+		return auditHead{}, s.fail("reading the audit head", err)
 	}
-	var prev *intake.AuditEntry
-	after := uint64(0)
+	h := auditHead{known: true}
 	if seqText, ok := vals[0].(string); ok {
-		after, err = strconv.ParseUint(seqText, 10, 64)
-		if err != nil {
-			return fmt.Errorf("redisstore: audit head seq %q: %w", seqText, err)
+		if h.seq, err = strconv.ParseUint(seqText, 10, 64); err != nil {
+			return auditHead{}, fmt.Errorf("redisstore: audit head seq %q: %w", seqText, err)
 		}
 		hash, _ := vals[1].(string)
-		prev = &intake.AuditEntry{Seq: after, Hash: []byte(hash)}
+		h.hash = []byte(hash)
 	}
-	ap := &auditPlan{Head: p.key(s.k.auditHead()), Log: p.key(s.k.auditLog()), After: u64(after)}
-	for _, e := range entries {
+	return h, nil
+}
+
+// linkAudit links p's audit entries after head and adds them to p; it returns the new head.
+func (s *Store) linkAudit(p *plan, head auditHead) (auditHead, error) {
+	var prev *intake.AuditEntry
+	if head.seq > 0 {
+		prev = &intake.AuditEntry{Seq: head.seq, Hash: head.hash}
+	}
+	ap := &auditPlan{Head: p.key(s.k.auditHead()), Log: p.key(s.k.auditLog()), After: u64(head.seq)}
+	for _, e := range p.entries {
 		e.Link(prev)
 		doc, err := json.Marshal(&e)
 		if err != nil {
-			return fmt.Errorf("redisstore: encoding an audit entry: %w", err)
+			return head, fmt.Errorf("redisstore: encoding an audit entry: %w", err)
 		}
 		ap.Items = append(ap.Items, &auditItem{Seq: u64(e.Seq), Doc: p.blob(doc), Hash: p.blob(e.Hash)})
 		prev = &e
 	}
 	p.Audit = ap
-	return nil
+	return auditHead{known: true, seq: prev.Seq, hash: prev.Hash}, nil
 }
 
 // AppendAudit implements intake.Audit.
@@ -56,10 +80,7 @@ func (s *Store) AppendAudit(ctx context.Context, e intake.AuditEntry) error {
 		return fmt.Errorf("redisstore: append audit: %w", err)
 	}
 	return retry(ctx, "append audit", func() (bool, error) {
-		var p plan
-		if err := s.linkAudit(ctx, &p, []intake.AuditEntry{e}); err != nil {
-			return false, err
-		}
+		p := plan{entries: []intake.AuditEntry{e}}
 		res, err := s.apply(ctx, "append audit", &p)
 		if err != nil {
 			return false, err

@@ -260,14 +260,10 @@ func (s *Store) UpdateCase(ctx context.Context, ref intake.Ref, expect intake.Ve
 	})
 }
 
-// applyCases links entries onto the audit chain in p and applies p, a plan of case writes; it
+// applyCases applies p, a plan of case writes, with entries appended to the audit chain; it
 // reports done false when a case or the chain moved and the caller must read again.
 func (s *Store) applyCases(ctx context.Context, op string, p *plan, entries []intake.AuditEntry, ref intake.Ref) (bool, error) {
-	if len(entries) > 0 {
-		if err := s.linkAudit(ctx, p, entries); err != nil {
-			return false, err
-		}
-	}
+	p.entries = append(p.entries, entries...)
 	res, err := s.apply(ctx, op, p)
 	if err != nil {
 		return false, err

@@ -36,7 +36,7 @@ var testPrefixes atomic.Int64
 
 // openFresh opens a store under a prefix no other test uses, so tests can share one server
 // (PENAH_TEST_REDIS included) without flushing it; its keys are deleted when the test ends.
-func openFresh(t *testing.T, url string, opts ...redisstore.Option) (*redisstore.Store, string) {
+func openFresh(t testing.TB, url string, opts ...redisstore.Option) (*redisstore.Store, string) {
 	t.Helper()
 	prefix := fmt.Sprintf("penahtest:%d:%d:", time.Now().UnixNano(), testPrefixes.Add(1))
 	s, err := redisstore.Open(ctx, url, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)

@@ -383,3 +383,59 @@ func TestOpenUnreachable(t *testing.T) {
 		t.Fatalf("Open of a stopped server: %v after %v", err, time.Since(start))
 	}
 }
+
+// TestReplicasShareOneChain: two Stores on one server, as two bot replicas, append to the audit
+// chain and claim the same cases at once. Each process remembers the chain's head; the other's
+// appends make it stale, and the compare-and-set must catch that every time.
+func TestReplicasShareOneChain(t *testing.T) {
+	url, _, _ := redistest.Start(t)
+	a, prefix := openFresh(t, url)
+	b, err := redisstore.Open(ctx, url, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+	const cases, rounds = 20, 10
+	for i := range cases {
+		r := intake.Ref(fmt.Sprintf("RPLC-%04d", i))
+		if _, err := a.Commit(ctx, intake.Commit{Key: intake.SessionKey(r), Session: []byte("s"),
+			NewCase: &intake.Case{Ref: r, Status: intake.StatusQueued, Team: "t", Created: t0},
+			Audit:   []intake.AuditEntry{{Time: t0, Actor: "system", Action: "case created", Ref: r}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	var claims atomic.Int32
+	for w, s := range []*redisstore.Store{a, b, a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				if err := s.AppendAudit(ctx, intake.AuditEntry{Time: t0, Actor: fmt.Sprint("w", w), Action: fmt.Sprint(i)}); err != nil {
+					t.Errorf("append: %v", err)
+				}
+			}
+			for i := range cases {
+				_, err := s.Claim(ctx, intake.Ref(fmt.Sprintf("RPLC-%04d", i)), fmt.Sprint("officer-", w), t0)
+				var ce *intake.ClaimedError
+				switch {
+				case err == nil:
+					claims.Add(1)
+				case !errors.As(err, &ce):
+					t.Errorf("claim: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if claims.Load() != cases {
+		t.Fatalf("%d claims won for %d cases", claims.Load(), cases)
+	}
+	for _, s := range []*redisstore.Store{a, b} {
+		n, err := intake.VerifyAudit(ctx, s)
+		if want := cases + 4*rounds + cases; err != nil || n != want {
+			t.Fatalf("VerifyAudit = %d, %v; want %d entries", n, err, want)
+		}
+	}
+}

@@ -27,6 +27,8 @@ type plan struct {
 	keys  []string
 	kidx  map[string]int
 	blobs []any
+	// entries are audit entries to append with the change; apply links them onto the chain.
+	entries []intake.AuditEntry
 }
 
 type sessPlan struct {
@@ -149,8 +151,41 @@ const (
 	replyStale       = "stale"
 )
 
-// apply runs a plan and returns the script's reply.
+// apply runs a plan and returns the script's reply. A plan with audit entries is linked onto the
+// chain here, under the process's audit cursor.
 func (s *Store) apply(ctx context.Context, op string, p *plan) ([]string, error) {
+	if len(p.entries) == 0 {
+		return s.run(ctx, op, p)
+	}
+	s.audit.mu.Lock()
+	defer s.audit.mu.Unlock()
+	head := s.audit.head
+	if !head.known {
+		var err error
+		if head, err = s.readAuditHead(ctx); err != nil {
+			return nil, err
+		}
+	}
+	next, err := s.linkAudit(p, head)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.run(ctx, op, p)
+	switch {
+	case err == nil && res[0] == replyOK:
+		s.audit.head = next
+	case err == nil && res[0] != replyStale:
+		// Refused for another reason: the chain did not move, the head still holds.
+		s.audit.head = head
+	default:
+		// Another process appended, or the outcome is unknown: read the head next time.
+		s.audit.head = auditHead{}
+	}
+	return res, err
+}
+
+// run sends a plan to scripts/apply.lua.
+func (s *Store) run(ctx context.Context, op string, p *plan) ([]string, error) {
 	js, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %s: %w", op, err)

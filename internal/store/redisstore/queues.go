@@ -168,9 +168,7 @@ func (s *Store) Escalate(ctx context.Context, ref intake.Ref, level int, now tim
 			Time: now, Actor: "system", Action: ActionEscalated, Ref: ref, From: old.Status, To: c.Status,
 			Reason: fmt.Sprintf("level %d", level),
 		}
-		if err := s.linkAudit(ctx, &p, []intake.AuditEntry{entry}); err != nil {
-			return false, err
-		}
+		p.entries = []intake.AuditEntry{entry}
 		res, err := s.apply(ctx, "escalate", &p)
 		if err != nil {
 			return false, err

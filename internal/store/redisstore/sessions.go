@@ -155,11 +155,7 @@ func (s *Store) commitPlan(ctx context.Context, c intake.Commit) (*plan, error) 
 		}
 		p.Out = op
 	}
-	if len(entries) > 0 {
-		if err := s.linkAudit(ctx, p, entries); err != nil {
-			return nil, err
-		}
-	}
+	p.entries = entries
 	return p, nil
 }
 

@@ -23,6 +23,7 @@ type Store struct {
 	mode    string
 	addrs   []string
 	tlsUsed bool
+	audit   auditCursor
 }
 
 // unavailablePrefixes are the server replies that mean "not now": a server loading its data,
