@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,6 +56,9 @@ func openFresh(t testing.TB, url string, opts ...redisstore.Option) (*redisstore
 // slot, so a plain client of that node reaches every key.
 func rawClient(t testing.TB, url string) *redis.Client {
 	t.Helper()
+	if m, ok := rawURLs.Load(url); ok {
+		url = m.(string)
+	}
 	if addr, ok := strings.CutPrefix(url, "redis-cluster://"); ok {
 		url = "redis://" + addr
 	}
@@ -89,6 +93,20 @@ func TestConformanceCluster(t *testing.T) {
 	}
 	runConformance(t, redistest.StartCluster(t).ClusterURL())
 }
+
+// TestConformanceSentinel runs the suite through a Redis Sentinel that names the master.
+func TestConformanceSentinel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the single-node run covers the behaviour")
+	}
+	master := redistest.StartServer(t)
+	sentinel := redistest.StartSentinel(t, master)
+	rawURLs.Store(sentinel.SentinelURL(), master.URL())
+	runConformance(t, sentinel.SentinelURL())
+}
+
+// rawURLs maps a sentinel's URL to its master's, for rawClient.
+var rawURLs sync.Map
 
 func runConformance(t *testing.T, url string) {
 	prefixes := map[intake.Store]string{}

@@ -47,6 +47,8 @@ type Server struct {
 	dir   string
 	port  int
 	extra []string
+	// sentinelOf is the master a sentinel watches (nil for a data server).
+	sentinelOf *Server
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -137,6 +139,16 @@ func (s *Server) start() error {
 		"--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction",
 		"--save", "", "--daemonize", "no", "--logfile", filepath.Join(s.dir, "redis.log"),
 	}
+	if m := s.sentinelOf; m != nil {
+		// A sentinel rewrites its configuration file, so it needs one of its own.
+		conf := filepath.Join(s.dir, "sentinel.conf")
+		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\nsentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 1000\n",
+			s.port, s.dir, filepath.Join(s.dir, "redis.log"), SentinelMaster, m.port, SentinelMaster)
+		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+			return err
+		}
+		args = []string{conf, "--sentinel"}
+	}
 	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	if err := cmd.Start(); err != nil {
 		return err
@@ -179,11 +191,47 @@ func StartCluster(t testing.TB) *Server {
 	}
 }
 
+// SentinelMaster is the master name StartSentinel monitors.
+const SentinelMaster = "penahtest"
+
+// StartSentinel starts a Redis Sentinel watching master (quorum 1) on a free port, and waits
+// until it knows the master. Its URL is redis-sentinel://127.0.0.1:port/penahtest.
+func StartSentinel(t testing.TB, master *Server) *Server {
+	t.Helper()
+	s := &Server{tb: t, bin: master.bin, dir: t.TempDir(), sentinelOf: master}
+	var err error
+	for range startAttempts {
+		if s.port, err = freePort(); err != nil {
+			continue
+		}
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("redistest: starting a sentinel: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	deadline := time.Now().Add(ReadyTimeout)
+	for {
+		addr, err := s.Command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SentinelMaster)
+		if err == nil && addr != "" {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: the sentinel does not know its master: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// SentinelURL is the redis-sentinel:// URL of a sentinel started by StartSentinel.
+func (s *Server) SentinelURL() string { return "redis-sentinel://" + s.Addr() + "/" + SentinelMaster }
+
 // ClusterURL is the server's address as a redis-cluster:// URL.
 func (s *Server) ClusterURL() string { return "redis-cluster://" + s.Addr() }
 
-// Command sends one command to the server and returns its reply (a status, an integer or a bulk
-// string, as text); an error reply is returned as an error.
+// Command sends one command to the server and returns its reply as text (see readReply).
 func (s *Server) Command(args ...string) (string, error) {
 	conn, err := net.DialTimeout("tcp", s.Addr(), time.Second)
 	if err != nil {
@@ -199,7 +247,12 @@ func (s *Server) Command(args ...string) (string, error) {
 	if _, err := conn.Write([]byte(b.String())); err != nil {
 		return "", err
 	}
-	r := bufio.NewReader(conn)
+	return readReply(bufio.NewReader(conn))
+}
+
+// readReply reads one reply: a status, an integer or a bulk string as text, an array as its
+// elements' texts joined by spaces (an empty array or a null is ""), an error reply as an error.
+func readReply(r *bufio.Reader) (string, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
 		return "", err
@@ -223,6 +276,18 @@ func (s *Server) Command(args ...string) (string, error) {
 			return "", err
 		}
 		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", err
+		}
+		parts := make([]string, n)
+		for i := range parts {
+			if parts[i], err = readReply(r); err != nil {
+				return "", err
+			}
+		}
+		return strings.Join(parts, " "), nil
 	}
 	return "", fmt.Errorf("unexpected reply %q", line)
 }
