@@ -29,6 +29,9 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 
 func TestMain(m *testing.M) {
 	redis.SetLogger(quietLogger{})
+	if arg := os.Getenv(envKillWriter); arg != "" {
+		killWriterMain(arg)
+	}
 	os.Exit(m.Run())
 }
 

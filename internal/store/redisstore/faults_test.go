@@ -1,9 +1,12 @@
 package redisstore_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -142,96 +145,73 @@ func TestHungServerTimesOut(t *testing.T) {
 	}
 }
 
-// TestKillDuringCommits: redis-server (appendfsync always) is killed with SIGKILL while writers
-// commit turns that each consume an update, create a case, enqueue two messages and append an
-// audit entry. After the restart every acknowledged turn is there whole, every turn that is
-// there at all is whole, and nothing is there twice.
-func TestKillDuringCommits(t *testing.T) {
-	srv := redistest.StartServer(t)
-	s, err := redisstore.Open(ctx, srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	const (
-		writers     = 8
-		perWriter   = 400
-		killAfterOK = 300
-	)
-	key := func(w, i int) intake.SessionKey { return intake.SessionKey(fmt.Sprintf("chat-%d-%d", w, i)) }
-	ref := func(w, i int) intake.Ref { return intake.Ref(fmt.Sprintf("KILL-%02d%02d-%04d-TEST", w, 0, i)) }
-	for w := range writers {
-		for i := range perWriter {
-			if _, err := s.PutUpdate(ctx, intake.Update{ID: int64(w*perWriter + i + 1), Chat: key(w, i), Body: []byte("u")}); err != nil {
+// Turns of the kill tests: writer w's turn i consumes update killUpdate(w, i) of chat
+// killChat(w, i), creates case killRef(w, i), enqueues a reply and an officer notice and appends
+// an audit entry.
+const (
+	killWriters   = 8
+	killPerWriter = 400
+	killAfterOK   = 300
+)
+
+var killT0 = time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func killChat(w, i int) intake.SessionKey { return intake.SessionKey(fmt.Sprintf("chat-%d-%d", w, i)) }
+func killRef(w, i int) intake.Ref         { return intake.Ref(fmt.Sprintf("KILL-%02d00-%04d-TEST", w, i)) }
+func killUpdate(w, i int) int64           { return int64(w*killPerWriter + i + 1) }
+
+// putKillUpdates stores the updates the turns consume.
+func putKillUpdates(t *testing.T, s *redisstore.Store) {
+	t.Helper()
+	for w := range killWriters {
+		for i := range killPerWriter {
+			if _, err := s.PutUpdate(ctx, intake.Update{ID: killUpdate(w, i), Chat: killChat(w, i), Body: []byte("u")}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	t0 := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
-	var (
-		acked   sync.Map // ref -> writer, turn
-		okCount atomic.Int64
-		failed  atomic.Int64
-		killed  = make(chan struct{})
-		wg      sync.WaitGroup
-	)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perWriter {
-				r := ref(w, i)
-				c := &intake.Case{Ref: r, Status: intake.StatusQueued, Team: "t", Priority: 2,
-					Created: t0.Add(time.Duration(w*perWriter+i) * time.Millisecond), Answers: []byte("sealed")}
-				cctx, cancel := context.WithTimeout(ctx, time.Second)
-				_, err := s.Commit(cctx, intake.Commit{
-					Key: key(w, i), Session: []byte("submitted"), Done: int64(w*perWriter + i + 1), NewCase: c,
-					Outbox: []intake.OutboxMessage{
-						{ID: intake.OutboxID("reply-" + string(r)), Chat: key(w, i), Body: []byte("thanks"), Due: t0},
-						{ID: intake.OutboxID("notice-" + string(r)), Chat: "officer", Body: []byte("new case"), Due: t0},
-					},
-					Audit: []intake.AuditEntry{{Time: t0, Actor: "system", Action: "case created", Ref: r, To: intake.StatusQueued}},
-					Now:   t0,
-				})
-				cancel()
-				if err == nil {
-					acked.Store(r, [2]int{w, i})
-					if okCount.Add(1) == killAfterOK {
-						close(killed)
-					}
-					continue
-				}
-				select {
-				case <-killed:
-					failed.Add(1)
-					return // the server is gone: this writer stops
-				default:
-					t.Errorf("commit %s before the kill: %v", r, err)
-					return
-				}
-			}
-		}()
-	}
-	select {
-	case <-killed:
-	case <-time.After(time.Minute):
-		t.Fatal("the writers did not reach the kill point")
-	}
-	srv.Stop() // SIGKILL, mid-stream
-	wg.Wait()
-	srv.Restart()
+}
 
-	// Wait for the store to reach the restarted server.
+// killTurn commits writer w's turn i.
+func killTurn(s *redisstore.Store, w, i int) error {
+	r := killRef(w, i)
+	c := &intake.Case{Ref: r, Status: intake.StatusQueued, Team: "t", Priority: 2,
+		Created: killT0.Add(time.Duration(killUpdate(w, i)) * time.Millisecond), Answers: []byte("sealed")}
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := s.Commit(cctx, intake.Commit{
+		Key: killChat(w, i), Session: []byte("submitted"), Done: killUpdate(w, i), NewCase: c,
+		Outbox: []intake.OutboxMessage{
+			{ID: intake.OutboxID("reply-" + string(r)), Chat: killChat(w, i), Body: []byte("thanks"), Due: killT0},
+			{ID: intake.OutboxID("notice-" + string(r)), Chat: "officer", Body: []byte("new case"), Due: killT0},
+		},
+		Audit: []intake.AuditEntry{{Time: killT0, Actor: "system", Action: "case created", Ref: r, To: intake.StatusQueued}},
+		Now:   killT0,
+	})
+	return err
+}
+
+// waitRecovered waits until s answers again.
+func waitRecovered(t *testing.T, s *redisstore.Store) {
+	t.Helper()
 	deadline := time.Now().Add(recoverWithin)
 	for {
-		if _, err := s.Cases(ctx); err == nil {
-			break
-		} else if time.Now().After(deadline) {
+		_, err := s.Cases(ctx)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
 			t.Fatalf("no recovery: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
 
+// checkTurnsWhole checks, after a kill: every acknowledged turn is there, every turn there at
+// all is there whole (case, queue entry, session, update done, both messages, one audit entry),
+// every turn not there left nothing, nothing is there twice, and the audit chain holds.
+func checkTurnsWhole(t *testing.T, s *redisstore.Store, acked map[intake.Ref]bool) {
+	t.Helper()
 	refs, err := s.Cases(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -243,16 +223,10 @@ func TestKillDuringCommits(t *testing.T) {
 		}
 		present[r] = true
 	}
-	nAcked := 0
-	acked.Range(func(k, _ any) bool {
-		nAcked++
-		if !present[k.(intake.Ref)] {
-			t.Errorf("acknowledged case %s is lost", k)
+	for r := range acked {
+		if !present[r] {
+			t.Errorf("acknowledged case %s is lost", r)
 		}
-		return true
-	})
-	if nAcked < killAfterOK {
-		t.Fatalf("only %d commits were acknowledged", nAcked)
 	}
 	queued, err := s.Queue(ctx, "t", intake.MaxBatch)
 	if err != nil {
@@ -283,15 +257,14 @@ func TestKillDuringCommits(t *testing.T) {
 	if n != len(refs) {
 		t.Errorf("%d audit entries for %d cases", n, len(refs))
 	}
-	// Every turn there at all is there whole.
-	for w := range writers {
-		for i := range perWriter {
-			r := ref(w, i)
-			sess, v, err := s.LoadSession(ctx, key(w, i))
+	for w := range killWriters {
+		for i := range killPerWriter {
+			r := killRef(w, i)
+			sess, v, err := s.LoadSession(ctx, killChat(w, i))
 			if err != nil {
 				t.Fatal(err)
 			}
-			next, err := s.NextUpdate(ctx, key(w, i))
+			next, err := s.NextUpdate(ctx, killChat(w, i))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -307,7 +280,138 @@ func TestKillDuringCommits(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d commits acknowledged, %d failed at the kill, %d cases after the restart", nAcked, failed.Load(), len(refs))
+	t.Logf("%d turns acknowledged, %d there after the kill", len(acked), len(refs))
+}
+
+// TestKillServerDuringCommits: redis-server (appendfsync always) is killed with SIGKILL while
+// writers commit turns. After the restart every acknowledged turn is there whole, every turn
+// that is there at all is whole, and nothing is there twice.
+func TestKillServerDuringCommits(t *testing.T) {
+	srv := redistest.StartServer(t)
+	s, err := redisstore.Open(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	putKillUpdates(t, s)
+	var (
+		mu      sync.Mutex
+		acked   = map[intake.Ref]bool{}
+		okCount atomic.Int64
+		failed  atomic.Int64
+		killed  = make(chan struct{})
+		wg      sync.WaitGroup
+	)
+	for w := range killWriters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range killPerWriter {
+				if err := killTurn(s, w, i); err != nil {
+					select {
+					case <-killed:
+						failed.Add(1)
+					default:
+						t.Errorf("commit %s before the kill: %v", killRef(w, i), err)
+					}
+					return
+				}
+				mu.Lock()
+				acked[killRef(w, i)] = true
+				mu.Unlock()
+				if okCount.Add(1) == killAfterOK {
+					close(killed)
+				}
+			}
+		}()
+	}
+	select {
+	case <-killed:
+	case <-time.After(time.Minute):
+		t.Fatal("the writers did not reach the kill point")
+	}
+	srv.Stop() // SIGKILL, mid-stream
+	wg.Wait()
+	srv.Restart()
+	waitRecovered(t, s)
+	t.Logf("%d commits failed at the kill", failed.Load())
+	checkTurnsWhole(t, s, acked)
+}
+
+// envKillWriter makes the test binary a writer process for TestKillClientDuringCommits: its
+// value is "url prefix".
+const envKillWriter = "PENAH_REDIS_KILL_WRITER"
+
+// killWriterMain commits the kill turns from this process and prints "ok <ref>" after each
+// acknowledged one, until it is killed.
+func killWriterMain(arg string) {
+	url, prefix, _ := strings.Cut(arg, " ")
+	s, err := redisstore.Open(ctx, url, redisstore.WithPrefix(prefix))
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range killWriters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range killPerWriter {
+				if err := killTurn(s, w, i); err != nil {
+					fmt.Println("error", err)
+					return
+				}
+				mu.Lock()
+				fmt.Println("ok", killRef(w, i))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	os.Exit(0)
+}
+
+// TestKillClientDuringCommits: a bot process is killed with SIGKILL in the middle of a stream of
+// commits. Each commit is one script on the server, so what it was doing is there whole or not
+// at all; everything it had acknowledged is there.
+func TestKillClientDuringCommits(t *testing.T) {
+	url, _, _ := redistest.Start(t)
+	s, prefix := openFresh(t, url)
+	putKillUpdates(t, s)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envKillWriter+"="+url+" "+prefix)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[intake.Ref]bool{}
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		kind, rest, _ := strings.Cut(lines.Text(), " ")
+		if kind != "ok" {
+			t.Fatalf("writer: %s", lines.Text())
+		}
+		acked[intake.Ref(rest)] = true
+		if len(acked) == killAfterOK {
+			cmd.Process.Kill()
+			break
+		}
+	}
+	// Lines printed before the kill are acknowledged too.
+	for lines.Scan() {
+		if kind, rest, _ := strings.Cut(lines.Text(), " "); kind == "ok" {
+			acked[intake.Ref(rest)] = true
+		}
+	}
+	cmd.Wait()
+	if len(acked) < killAfterOK {
+		t.Fatalf("the writer acknowledged only %d turns", len(acked))
+	}
+	checkTurnsWhole(t, s, acked)
 }
 
 // messageExists reports whether the outbox holds message id (Retry of an unknown id is

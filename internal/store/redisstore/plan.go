@@ -17,12 +17,11 @@ import (
 // value passed by position, so that scripts declare all the keys they touch and sealed bytes
 // never go through Lua's JSON codec.
 type plan struct {
-	Sess   *sessPlan   `json:"sess,omitempty"`
-	Done   *donePlan   `json:"done,omitempty"`
-	Cases  []*casePlan `json:"cases,omitempty"`
-	Unlink int         `json:"unlink,omitempty"`
-	Out    *outPlan    `json:"out,omitempty"`
-	Audit  *auditPlan  `json:"audit,omitempty"`
+	Sess  *sessPlan   `json:"sess,omitempty"`
+	Done  *donePlan   `json:"done,omitempty"`
+	Cases []*casePlan `json:"cases,omitempty"`
+	Out   *outPlan    `json:"out,omitempty"`
+	Audit *auditPlan  `json:"audit,omitempty"`
 
 	keys  []string
 	kidx  map[string]int

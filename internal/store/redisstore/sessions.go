@@ -159,8 +159,9 @@ func (s *Store) commitPlan(ctx context.Context, c intake.Commit) (*plan, error) 
 	return p, nil
 }
 
-// forgetPlan adds to p the shredding of every case linked to c.Key, and returns their audit
-// entries. The links are confirmed by the session's version: only a commit of this key adds one.
+// forgetPlan adds to p the shredding of every case linked to c.Key, each unlinked on its own (a
+// case created by the same commit stays linked), and returns their audit entries. The links are
+// confirmed by the session's version: only a commit of this key adds one.
 func (s *Store) forgetPlan(ctx context.Context, p *plan, c intake.Commit) ([]intake.AuditEntry, error) {
 	members, err := s.rdb.SMembers(ctx, s.k.links(c.Key)).Result()
 	if err != nil {
@@ -194,6 +195,5 @@ func (s *Store) forgetPlan(ctx context.Context, p *plan, c intake.Commit) ([]int
 			Time: c.Now, Actor: "person", Action: "withdrawn", Ref: t.Ref, From: old.Status, To: intake.StatusWithdrawn,
 		})
 	}
-	p.Unlink = p.key(s.k.links(c.Key))
 	return entries, nil
 }

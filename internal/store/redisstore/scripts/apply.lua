@@ -10,7 +10,6 @@
 --   cases: [{k, ref, expect, guard?, by_was?, doc, v, st, team, by, esc, owner, cm, qm?, om?,
 --            all, tnew, snew, qnew, ov, told?, sold?, qold?, link?, unlink?}]
 --                                    case writes (see case_check and case_put in lib.lua).
---   unlink: k                        a set of case links to delete (the person's /forget).
 --   out:   {msg, seq, due, head, items: [{id, chat, q, doc}]}   outbox messages to enqueue.
 --   audit: {head, log, after, items: [{seq, doc, hash}]}  entries linked after entry `after`.
 -- ARGV[2..]: the binary values the plan names by position.
@@ -66,7 +65,6 @@ if p.done then
   inbox_done(K(p.done.q), K(p.done.b), K(p.done.chats), p.done.chat, p.done.id)
 end
 for _, c in ipairs(p.cases or {}) do case_put(c) end
-if p.unlink then redis.call('DEL', K(p.unlink)) end
 if p.out then outbox_put(p.out) end
 if p.audit then audit_put(p.audit) end
 return {'ok', string.format('%d', v)}
