@@ -101,7 +101,8 @@ func parseURL(raw string) (*redis.UniversalOptions, error) {
 	if !strings.Contains(raw, "://") {
 		// A bare address list: "host:port,host:port" is a cluster seed list.
 		if !strings.Contains(raw, ",") {
-			return nil, fmt.Errorf("redisstore: %q is not a redis URL (redis://, rediss://, redis-sentinel://, redis-cluster://) or a comma-separated cluster address list", raw)
+			// Not echoed: it may hold a password.
+			return nil, errors.New("redisstore: the store URL is not a redis URL (redis://, rediss://, redis-sentinel://, redis-cluster://) or a comma-separated cluster address list")
 		}
 		raw = SchemeCluster + "://" + raw
 	}

@@ -70,8 +70,10 @@ func TestParseURLRefuses(t *testing.T) {
 		}
 	}
 	// A URL that does not parse is not echoed: it may hold a password.
-	if _, err := parseURL("redis://user:topsecret@h:1/%zz"); err == nil || strings.Contains(err.Error(), "topsecret") {
-		t.Errorf("error for a broken URL = %v", err)
+	for _, bad := range []string{"redis://user:topsecret@h:1/%zz", "user:topsecret@h:1"} {
+		if _, err := parseURL(bad); err == nil || strings.Contains(err.Error(), "topsecret") {
+			t.Errorf("error for %q = %v", bad, err)
+		}
 	}
 }
 
