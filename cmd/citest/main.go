@@ -32,6 +32,11 @@ func main() {
 	fuzztime := flag.Duration("fuzztime", 5*time.Second, "how long each fuzz target runs")
 	flag.Parse()
 
+	if err := ensureRedis(); err != nil {
+		fmt.Fprintln(os.Stderr, "citest:", err)
+		os.Exit(1)
+	}
+
 	steps := []step{
 		{name: "gofmt", args: []string{"gofmt", "-l", "."}, emptyOutput: true},
 		{name: "vet", args: []string{"go", "vet", "./..."}},
@@ -79,6 +84,36 @@ func main() {
 	if failed > 0 {
 		os.Exit(1)
 	}
+}
+
+// ensureRedis makes sure redis-server is on PATH for the Redis engine's tests, which start their
+// own server on a free port (or use PENAH_TEST_REDIS). On a machine without it, it installs
+// Debian's package when it can (as root, with apt-get); under CI=true a missing server is an
+// error, since those tests must not skip there.
+func ensureRedis() error {
+	if os.Getenv("PENAH_TEST_REDIS") != "" {
+		return nil
+	}
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		return nil
+	}
+	if _, err := exec.LookPath("apt-get"); err == nil && os.Geteuid() == 0 {
+		fmt.Println("=== installing redis-server (Debian package) for the Redis engine's tests")
+		for _, args := range [][]string{{"apt-get", "update", "-qq"}, {"apt-get", "install", "-y", "-qq", "redis-server"}} {
+			cmd := exec.Command(args[0], args[1:]...)
+			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("installing redis-server: %w", err)
+			}
+		}
+		return nil
+	}
+	if os.Getenv("CI") == "true" {
+		return fmt.Errorf("redis-server is not installed and cannot be installed here; the Redis tests must not skip in CI")
+	}
+	fmt.Println("=== redis-server not found: the Redis engine's tests will skip (install Debian's redis-server)")
+	return nil
 }
 
 type fuzzTarget struct{ dir, name string }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -15,6 +16,7 @@ import (
 	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/boltstore"
+	"github.com/penahbot/penah/internal/store/redisstore"
 	"github.com/penahbot/penah/internal/vault"
 )
 
@@ -29,7 +31,7 @@ const (
 // core is the opened storage and keys every command that touches cases needs.
 type core struct {
 	data  string
-	store *boltstore.Store
+	store intake.Store
 	vault *vault.Vault
 }
 
@@ -51,6 +53,26 @@ func masterKeyPath(data string) string { return filepath.Join(data, vault.Master
 // development key set in the data directory and says so in one line on stderr: `penah chat`
 // stays zero set-up, and nothing is ever written in the clear.
 func openCore(ctx context.Context, data string, getenv env, dev bool, stderr io.Writer) (*core, error) {
+	return openCoreWith(ctx, data, getenv("PENAH_STORE"), getenv, dev, stderr)
+}
+
+// openStore opens the storage engine a --store value names: bolt:///path/penah.db (the default,
+// DATA/penah.db), or a Redis address: redis://, rediss://, redis-sentinel://, or a comma-separated
+// list of cluster nodes.
+func openStore(ctx context.Context, spec, data string) (intake.Store, error) {
+	switch {
+	case spec == "":
+		return boltstore.Open(filepath.Join(data, dbFile))
+	case strings.HasPrefix(spec, "bolt://"):
+		return boltstore.Open(strings.TrimPrefix(spec, "bolt://"))
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"),
+		strings.HasPrefix(spec, "redis-sentinel://"), strings.Contains(spec, ","):
+		return redisstore.Open(ctx, spec)
+	}
+	return nil, fmt.Errorf("unknown --store %q: use bolt:///path/penah.db or a redis:// address", spec)
+}
+
+func openCoreWith(ctx context.Context, data, storeSpec string, getenv env, dev bool, stderr io.Writer) (*core, error) {
 	keys, _, err := vault.LoadMasterKeys(getenv, masterKeyPath(data))
 	created := false
 	if errors.Is(err, vault.ErrNoMasterKey) && dev {
@@ -69,7 +91,7 @@ func openCore(ctx context.Context, data string, getenv env, dev bool, stderr io.
 	if err != nil {
 		return nil, err
 	}
-	store, err := boltstore.Open(filepath.Join(data, dbFile))
+	store, err := openStore(ctx, storeSpec, data)
 	if err != nil {
 		return nil, err
 	}

@@ -175,7 +175,8 @@ func keysRewrap(ctx context.Context, data, identity, passFile string, getenv env
 	}
 	moved, skipped := 0, 0
 	for _, ref := range refs {
-		err := c.store.UpdateCase(ctx, ref, func(cs *intake.Case) error {
+		audit := &intake.AuditEntry{Time: time.Now(), Actor: "admin", Action: "rewrap", Ref: ref}
+		err := c.store.UpdateCase(ctx, ref, 0, func(cs *intake.Case) error {
 			if cs.Envelope == nil {
 				return errSkip
 			}
@@ -185,7 +186,7 @@ func keysRewrap(ctx context.Context, data, identity, passFile string, getenv env
 			}
 			cs.Envelope = env
 			return nil
-		})
+		}, audit)
 		switch {
 		case err == nil:
 			moved++

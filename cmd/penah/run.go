@@ -33,9 +33,12 @@ Usage:
   penah flows test [DIR]        replay the golden transcripts (default: flows/testdata/transcripts)
   penah keys init|rotate|rewrap|team|list   manage the master key, escrow and team keys
   penah cases list|open REF [--identity FILE]  list cases; open one as an officer would see it
+  penah store check              storage connectivity, settings and counts
+  penah audit verify             walk the audit hash chain
 
-Environment: PENAH_DATA (data directory, default ./penah-data), PENAH_MASTER_KEY (master keys;
-otherwise DATA/master.key).
+Environment: PENAH_DATA (data directory, default ./penah-data), PENAH_STORE (storage engine:
+bolt:///path/penah.db, the default DATA/penah.db, or a redis:// address), PENAH_MASTER_KEY (master
+keys; otherwise DATA/master.key).
 `
 
 // env reads configuration; tests pass a map instead of os.Getenv.
@@ -56,6 +59,10 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return runKeys(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "cases":
 		return runCases(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "store":
+		return runStore(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -19,6 +19,11 @@ var (
 	ErrUnavailable = errors.New("storage unavailable")
 )
 
+// ErrNotCompacted is returned (wrapped) by a Shred or a Forget commit whose change is durable but
+// whose engine could not yet purge old copies from its files (bbolt's compaction). The write
+// happened: callers must not retry it, and should alert an operator.
+var ErrNotCompacted = errors.New("shredded, but the store's files are not compacted yet")
+
 // ClaimedError is returned by Claim when another officer holds the case.
 type ClaimedError struct{ By string }
 

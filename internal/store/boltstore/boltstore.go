@@ -69,7 +69,7 @@ var ErrLocked = errors.New("database is in use by another Penah process")
 // commit whose change is durable but whose compaction failed: copies of the shredded envelopes may
 // remain in freed pages of the file until the next compaction succeeds. It is not a failure of the
 // write, so callers must not retry it.
-var ErrNotCompacted = errors.New("shredded, but the file is not compacted yet")
+var ErrNotCompacted = intake.ErrNotCompacted
 
 var (
 	bucketSessions     = []byte("sessions")
@@ -116,6 +116,9 @@ type Store struct {
 }
 
 var _ intake.Store = (*Store)(nil)
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
 
 // Open opens (creating if needed) the database file at path. The directory is created with
 // mode 0700 and the file with 0600: it holds people's conversations. A file written by an older
