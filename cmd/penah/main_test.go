@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/penahbot/penah/internal/store/redisstore/redistest"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (string, string, error) {
@@ -342,5 +344,43 @@ func TestKeysInitAndSealedOnlyTeam(t *testing.T) {
 	os.WriteFile(wrong, []byte("not the passphrase at all\n"), 0o600)
 	if _, _, err := runCmd(t, "", "cases", "open", ref, "--data", data, "--identity", teamKey, "--passphrase-file", wrong); err == nil {
 		t.Fatal("opened with a wrong passphrase")
+	}
+}
+
+func runEnv(t *testing.T, env map[string]string, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+// TestStoreCommandsOnBothEngines: a conversation on each engine, then store check and audit verify.
+func TestStoreCommandsOnBothEngines(t *testing.T) {
+	url, stop, _ := redistest.Start(t)
+	defer stop()
+	for name, env := range map[string]map[string]string{
+		"bolt":  {"PENAH_DATA": t.TempDir()},
+		"redis": {"PENAH_DATA": t.TempDir(), "PENAH_STORE": url},
+	} {
+		t.Run(name, func(t *testing.T) {
+			input := "1\n1\n1\n3\n9\n9\n5\n21\n5\n5\n4\n8\n1\n"
+			out, stderr, err := runEnv(t, env, input, "chat", "--lang-hint", "en")
+			if err != nil || !caseLine.MatchString(out) {
+				t.Fatalf("chat: %v\n%s\n%s", err, out, stderr)
+			}
+			out, _, err = runEnv(t, env, "", "store", "check")
+			if err != nil {
+				t.Fatalf("store check: %v\n%s", err, out)
+			}
+			for _, want := range []string{"engine: " + name, "cases: 1", "audit entries: 1, chain intact"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("store check lacks %q:\n%s", want, out)
+				}
+			}
+			out, _, err = runEnv(t, env, "", "audit", "verify")
+			if err != nil || out != "audit chain intact: 1 entries\n" {
+				t.Fatalf("audit verify: %v %q", err, out)
+			}
+		})
 	}
 }
