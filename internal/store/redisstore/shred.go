@@ -71,9 +71,9 @@ const scrubPoll = 20 * time.Millisecond
 // Forget commit whose change is applied but whose rewrite of the server's persistence files
 // failed: copies of the shredded envelopes may remain in the AOF or RDB file until the next
 // rewrite succeeds (every later Shred or Forget rewrites them, and Redis rewrites the AOF on its
-// own as it grows). It is not a failure of the write, so callers must not retry it; it is not
-// intake.ErrUnavailable even when the server went away during the rewrite.
-var ErrNotScrubbed = errors.New("shredded, but the server's files are not rewritten yet")
+// own as it grows). It is an intake.ErrNotCompacted: not a failure of the write, so callers must
+// not retry it, and not intake.ErrUnavailable even when the server went away during the rewrite.
+var ErrNotScrubbed = fmt.Errorf("%w: the Redis server's files are not rewritten yet", intake.ErrNotCompacted)
 
 // errScrub marks a failed rewrite.
 var errScrub = errors.New("rewrite failed")
