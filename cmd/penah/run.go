@@ -35,6 +35,7 @@ Usage:
   penah cases list|open REF [--identity FILE]  list cases; open one as an officer would see it
   penah store check              storage connectivity, settings and counts
   penah audit verify             walk the audit hash chain
+  penah bench store [--store URL]   storage load driver: ops/s and latency percentiles
 
 Environment: PENAH_DATA (data directory, default ./penah-data), PENAH_STORE (storage engine:
 bolt:///path/penah.db, the default DATA/penah.db, or a redis:// address), PENAH_MASTER_KEY (master
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return runStore(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
