@@ -37,11 +37,15 @@ type Options struct {
 	// whose clock a test can move provide it; the suite then also checks that an update id is
 	// forgotten after intake.InboxDedupTTL.
 	Advance func(t *testing.T, s intake.Store, d time.Duration)
+	// RequireDumper makes the Dumper tests fail, rather than skip, when a store does not
+	// implement intake.Dumper.
+	RequireDumper bool
 }
 
 // Run runs every behaviour test of the contract as a subtest. open must return a new, empty store
 // for each call and arrange for it to be closed and removed (t.Cleanup). Subtests run one after
-// the other, so open may reuse one server. At most one Options may be given.
+// the other, so open may reuse one server; the Dumper tests call it more than once in a subtest
+// (a restore needs a second, empty store). At most one Options may be given.
 func Run(t *testing.T, open func(t *testing.T) intake.Store, opts ...Options) {
 	var o Options
 	switch len(opts) {
@@ -60,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) intake.Store, opts ...Options) {
 			tc.run(t, s, o)
 		})
 	}
+	runDumper(t, open, o)
 }
 
 type test struct {
