@@ -25,7 +25,8 @@ func TestConformance(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		Advance: func(t *testing.T, s intake.Store, d time.Duration) { boltstore.AdvanceClock(s.(*boltstore.Store), d) },
+		Advance:       func(t *testing.T, s intake.Store, d time.Duration) { boltstore.AdvanceClock(s.(*boltstore.Store), d) },
+		RequireDumper: true,
 	})
 }
 
