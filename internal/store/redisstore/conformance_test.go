@@ -140,6 +140,7 @@ func runConformance(t *testing.T, url string) {
 		Advance: func(t *testing.T, s intake.Store, d time.Duration) {
 			advance(t, url, prefixes[s], d)
 		},
+		RequireDumper: true,
 	})
 }
 

@@ -15,7 +15,7 @@ var scriptFiles embed.FS
 
 // scriptsWithLib are the scripts that call the helpers of scripts/lib.lua.
 var scriptsWithLib = map[string]bool{
-	"apply": true, "put_update": true, "done_update": true, "outbox_change": true,
+	"apply": true, "put_update": true, "done_update": true, "outbox_change": true, "restore": true,
 }
 
 // scriptSet holds the loaded scripts. redis.Script runs EVALSHA and falls back to EVAL when the
@@ -24,6 +24,7 @@ type scriptSet struct {
 	apply, putUpdate, nextUpdate, doneUpdate, setOffset *redis.Script
 	outboxDue, outboxChange, outboxDrop                 *redis.Script
 	leaseAcquire, leaseRelease, rateHit                 *redis.Script
+	restore                                             *redis.Script
 	all                                                 map[string]*redis.Script
 }
 
@@ -38,6 +39,7 @@ func loadScripts() (*scriptSet, error) {
 		"done_update": &s.doneUpdate, "set_offset": &s.setOffset, "outbox_due": &s.outboxDue,
 		"outbox_change": &s.outboxChange, "outbox_drop": &s.outboxDrop,
 		"lease_acquire": &s.leaseAcquire, "lease_release": &s.leaseRelease, "rate_hit": &s.rateHit,
+		"restore": &s.restore,
 	} {
 		src, err := scriptFiles.ReadFile("scripts/" + name + ".lua")
 		if err != nil {
