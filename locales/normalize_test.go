@@ -186,7 +186,7 @@ func FuzzNormalize(f *testing.F) {
 		"ده\u200Cمه\u200Cوێ", zwnjS + zwnjS, "=" + zwnjS + "\u0338", "=\u0338" + zwnjS + "a",
 		"\u202Egnp.exe", lrmS + "a" + rlmS, "e" + zwspS + "\u0301", "\u0627\u0640\u0654",
 		"a\xffb", "\x00\x1b[0m", "line\r\n\r\nline", "\u2029\u00A0", "\U000E0041",
-		"ي\u0655\u0654", "\u1100\u200C\u1161", "İı", "\u0958\u200Cक",
+		"ي\u0655\u0654", "\u1100\u200C\u1161", "İı", "\u0958\u200Cक", "A\u200c\u0640",
 	} {
 		f.Add(s)
 	}
@@ -216,7 +216,10 @@ func FuzzNormalize(f *testing.F) {
 		if !utf8.ValidString(sc) || StripControls(sc) != sc {
 			t.Fatalf("StripControls(%+q) = %+q: invalid or not idempotent", s, sc)
 		}
-		if r, bad := invisibleLeft(strings.ReplaceAll(sc, string(tatweel), "")); bad {
+		// StripControls keeps tatweel, a letter: stand a plain letter in for it, so a ZWNJ next to
+		// a tatweel is judged as next to a letter (deleting it instead made a kept ZWNJ look
+		// dangling: "A\u200c\u0640").
+		if r, bad := invisibleLeft(strings.ReplaceAll(sc, string(tatweel), "a")); bad {
 			t.Fatalf("StripControls(%+q) = %+q keeps %U", s, sc, r)
 		}
 		if fo := Fold(s); Fold(fo) != fo {
