@@ -151,7 +151,10 @@ func compareWithReference(t *testing.T, data []byte) bool {
 	case refErr == nil && err != nil:
 		v := &nonStringKey{}
 		ast.Walk(v, docBody(file))
-		if !v.found {
+		// Read is stricter than the reflection decoder on purpose in two ways: keys that are not
+		// strings, and two keys that mean the same key (goccy lets `{n, n}` through, and the last
+		// one silently wins).
+		if !v.found && !strings.Contains(err.Error(), "are the same key of") {
 			t.Errorf("Read refuses what the reflection decoder accepted: %v\n%s", err, data)
 		}
 	case err == nil:
