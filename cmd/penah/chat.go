@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"golang.org/x/term"
@@ -47,16 +46,12 @@ func runChat(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 	if !ok {
 		return fmt.Errorf("unknown --officer-lang %q", *officerLang)
 	}
-	eng, set, cat, err := newEngine()
-	if err != nil {
-		return err
-	}
-	c, err := openCore(ctx, dataDir(getenv, *data), getenv, true, stderr)
+	c, err := openService(ctx, dataDir(getenv, *data), getenv, true, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, newLogger(stderr))
+	svc, set, cat := c.svc, c.lib, c.cat
 	chatKey := intake.SessionKey(c.vault.Index("terminal", chatPerson))
 
 	interactive := isTerminal(stdin) && isTerminal(stdout)

@@ -14,10 +14,12 @@ import (
 	"golang.org/x/term"
 
 	"github.com/penahbot/penah/crypto/seal"
+	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/boltstore"
 	"github.com/penahbot/penah/internal/store/redisstore"
 	"github.com/penahbot/penah/internal/vault"
+	"github.com/penahbot/penah/locales"
 )
 
 // Files in the data directory.
@@ -198,3 +200,37 @@ func readIdentity(path, passFile string, stdin io.Reader, stderr io.Writer) (*se
 
 // route sends every case to the default team until routing rules exist (issue 6).
 func route(*intake.Case) string { return vault.DefaultTeam }
+
+// flowsCore is the opened core with the conversation engine and the service on top of it.
+type flowsCore struct {
+	*core
+	svc *intake.Service
+	lib *engine.Set
+	cat *locales.Catalog
+}
+
+// openService opens the core and builds the turn service over the built-in flows.
+func openService(ctx context.Context, data string, getenv env, dev bool, stderr io.Writer) (*flowsCore, error) {
+	eng, set, cat, err := newEngine()
+	if err != nil {
+		return nil, err
+	}
+	c, err := openCore(ctx, data, getenv, dev, stderr)
+	if err != nil {
+		return nil, err
+	}
+	svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, newLogger(stderr))
+	return &flowsCore{core: c, svc: svc, lib: set, cat: cat}, nil
+}
+
+// extraIdentity opens the --identity key file when one is given.
+func extraIdentity(path, passFile string, stdin io.Reader, stderr io.Writer) ([]*seal.Identity, error) {
+	if path == "" {
+		return nil, nil
+	}
+	id, err := readIdentity(path, passFile, stdin, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return []*seal.Identity{id}, nil
+}

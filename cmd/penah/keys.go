@@ -161,13 +161,9 @@ func keysRewrap(ctx context.Context, data, identity, passFile string, getenv env
 		return err
 	}
 	defer c.Close()
-	var extra []*seal.Identity
-	if identity != "" {
-		id, err := readIdentity(identity, passFile, stdin, stderr)
-		if err != nil {
-			return err
-		}
-		extra = append(extra, id)
+	extra, err := extraIdentity(identity, passFile, stdin, stderr)
+	if err != nil {
+		return err
 	}
 	refs, err := c.store.Cases(ctx)
 	if err != nil {
@@ -314,17 +310,12 @@ func runCases(ctx context.Context, args []string, getenv env, stdin io.Reader, s
 			fmt.Fprint(stderr, casesUsage)
 			return errUsage
 		}
-		eng, _, cat, err := newEngine()
-		if err != nil {
-			return err
-		}
-		c, err := openCore(ctx, dataDir(getenv, *data), getenv, false, stderr)
+		c, err := openService(ctx, dataDir(getenv, *data), getenv, false, stderr)
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, newLogger(stderr))
-		n, err := svc.ApplyRetention(ctx, time.Now(), time.Duration(*days)*24*time.Hour)
+		n, err := c.svc.ApplyRetention(ctx, time.Now(), time.Duration(*days)*24*time.Hour)
 		if err != nil {
 			return err
 		}
@@ -353,25 +344,16 @@ func casesOpen(ctx context.Context, data string, ref intake.Ref, identity, passF
 	if !ok {
 		return fmt.Errorf("unknown --lang %q", lang)
 	}
-	eng, set, cat, err := newEngine()
-	if err != nil {
-		return err
-	}
-	c, err := openCore(ctx, data, getenv, false, stderr)
+	c, err := openService(ctx, data, getenv, false, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	var extra []*seal.Identity
-	if identity != "" {
-		id, err := readIdentity(identity, passFile, stdin, stderr)
-		if err != nil {
-			return err
-		}
-		extra = append(extra, id)
+	extra, err := extraIdentity(identity, passFile, stdin, stderr)
+	if err != nil {
+		return err
 	}
-	svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, newLogger(stderr))
-	cs, body, err := svc.OpenCase(ctx, ref, extra...)
+	cs, body, err := c.svc.OpenCase(ctx, ref, extra...)
 	switch {
 	case errors.Is(err, intake.ErrNotFound):
 		return fmt.Errorf("no case %s", ref)
@@ -383,6 +365,6 @@ func casesOpen(ctx context.Context, data string, ref intake.Ref, identity, passF
 	if cs.Envelope == nil {
 		fmt.Fprintf(stdout, "case %s was shredded (%s, %s): its answers can no longer be opened by anyone\n\n", cs.Ref, cs.Status, cs.Shredded.UTC().Format(time.RFC3339))
 	}
-	fmt.Fprint(stdout, cs.OfficerView(set, cat, l, body))
+	fmt.Fprint(stdout, cs.OfficerView(c.lib, c.cat, l, body))
 	return nil
 }

@@ -27,6 +27,15 @@ func storeFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string)
 	return fl, data, store
 }
 
+// openStoreFromFlags parses --data and --store and opens that store.
+func openStoreFromFlags(ctx context.Context, name string, args []string, getenv env, stderr io.Writer) (intake.Store, error) {
+	fl, data, spec := storeFlags(name, stderr)
+	if fl.Parse(args) != nil || fl.NArg() != 0 {
+		return nil, errUsage
+	}
+	return openStore(ctx, storeSpec(getenv, *spec), dataDir(getenv, *data))
+}
+
 func storeSpec(getenv env, flagValue string) string {
 	if flagValue != "" {
 		return flagValue
@@ -42,11 +51,7 @@ func runStore(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		fmt.Fprint(stderr, storeUsage)
 		return errUsage
 	}
-	fl, data, spec := storeFlags("penah store check", stderr)
-	if fl.Parse(args[1:]) != nil || fl.NArg() != 0 {
-		return errUsage
-	}
-	st, err := openStore(ctx, storeSpec(getenv, *spec), dataDir(getenv, *data))
+	st, err := openStoreFromFlags(ctx, "penah store check", args[1:], getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -84,11 +89,7 @@ func runAudit(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		fmt.Fprint(stderr, storeUsage)
 		return errUsage
 	}
-	fl, data, spec := storeFlags("penah audit verify", stderr)
-	if fl.Parse(args[1:]) != nil || fl.NArg() != 0 {
-		return errUsage
-	}
-	st, err := openStore(ctx, storeSpec(getenv, *spec), dataDir(getenv, *data))
+	st, err := openStoreFromFlags(ctx, "penah audit verify", args[1:], getenv, stderr)
 	if err != nil {
 		return err
 	}
