@@ -1,5 +1,6 @@
 // Package bot will be the Telegram edge (issue 5): an inbox that acknowledges an update only once
 // it is durable, per-chat ordered dispatch into intake.Service, HTML rendering of engine replies
-// and a rate-limited outbox, on github.com/go-telegram/bot. It is empty until then: the
-// conversation core (flows, flows/engine, internal/intake) is driven today by `penah chat`.
+// and a rate-limited outbox, on github.com/go-telegram/bot. So far it holds the rendering of
+// engine replies (render.go) and, in bot/telegramtest, the fake Bot API server; the conversation
+// core is driven today by `penah chat`.
 package bot
