@@ -3,6 +3,7 @@ module github.com/penahbot/penah
 go 1.26.8
 
 require (
+	github.com/go-telegram/bot v1.19.0
 	github.com/goccy/go-yaml v1.19.2
 	github.com/looplab/fsm v1.0.3
 	github.com/nicksnyder/go-i18n/v2 v2.7.0
