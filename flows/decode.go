@@ -153,6 +153,12 @@ func (d *decoder) flow(body ast.Node, f *Flow) error {
 }
 
 func (d *decoder) states(n ast.Node, key string) ([]*State, error) {
+	return listOf(d, n, key, d.state)
+}
+
+// listOf decodes a list of mappings with one. A null item stays nil, so that Read can report it
+// with its number.
+func listOf[T any](d *decoder, n ast.Node, key string, one func(ast.Node) (*T, error)) ([]*T, error) {
 	if isNull(n) {
 		return nil, nil
 	}
@@ -160,16 +166,16 @@ func (d *decoder) states(n ast.Node, key string) ([]*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*State, 0, len(items))
+	out := make([]*T, 0, len(items))
 	for _, item := range items {
 		d.mark(item)
-		var s *State
-		if !isNull(item) { // a null state stays nil: Read reports it with its number
-			if s, err = d.state(item); err != nil {
+		var v *T
+		if !isNull(item) {
+			if v, err = one(item); err != nil {
 				return nil, err
 			}
 		}
-		out = append(out, s)
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -231,25 +237,7 @@ func (d *decoder) state(n ast.Node) (*State, error) {
 }
 
 func (d *decoder) choices(n ast.Node, key string) ([]*Choice, error) {
-	if isNull(n) {
-		return nil, nil
-	}
-	items, err := list(n, key)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Choice, 0, len(items))
-	for _, item := range items {
-		d.mark(item)
-		var c *Choice
-		if !isNull(item) { // a null choice stays nil: Read reports it with its number
-			if c, err = d.choice(item); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return listOf(d, n, key, d.choice)
 }
 
 func (d *decoder) choice(n ast.Node) (*Choice, error) {
