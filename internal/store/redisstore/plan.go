@@ -2,10 +2,11 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -213,6 +214,16 @@ const (
 // errBusy is wrapped with intake.ErrUnavailable when a write lost MaxStaleRetries races.
 var errBusy = errors.New("too many concurrent writers, try again")
 
+// jitter returns a random pause in [0, max). It draws from crypto/rand like everything random in
+// Penah, so no code path needs math/rand; the pause itself is not a secret.
+func jitter(max time.Duration) time.Duration {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil || max <= 0 {
+		return max / 2
+	}
+	return time.Duration(binary.BigEndian.Uint64(b[:]) % uint64(max))
+}
+
 // retry runs round until it reports done, pausing a little between rounds.
 func retry(ctx context.Context, op string, round func() (done bool, err error)) error {
 	for range MaxStaleRetries {
@@ -220,7 +231,7 @@ func retry(ctx context.Context, op string, round func() (done bool, err error)) 
 		if done || err != nil {
 			return err
 		}
-		t := time.NewTimer(rand.N(staleBackoff))
+		t := time.NewTimer(jitter(staleBackoff))
 		select {
 		case <-ctx.Done():
 			t.Stop()
