@@ -341,31 +341,8 @@ func (p *Poller) client() *http.Client {
 	return &http.Client{Timeout: p.timeout() + pollRequestMargin}
 }
 
-func (p *Poller) logger() *slog.Logger {
-	l := p.Logger
-	if l == nil {
-		l = slog.Default()
-	}
-	return l.With("comp", "poller")
-}
+func (p *Poller) logger() *slog.Logger { return componentLogger(p.Logger, "poller") }
 
-func (p *Poller) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
+func (p *Poller) now() time.Time { return nowOr(p.Now) }
 
-func (p *Poller) sleep(ctx context.Context, d time.Duration) error {
-	if p.Sleep != nil {
-		return p.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (p *Poller) sleep(ctx context.Context, d time.Duration) error { return sleepOr(ctx, p.Sleep, d) }

@@ -513,31 +513,8 @@ func (s *Sender) idle() time.Duration {
 	return SendIdle
 }
 
-func (s *Sender) logger() *slog.Logger {
-	l := s.Logger
-	if l == nil {
-		l = slog.Default()
-	}
-	return l.With("comp", "sender")
-}
+func (s *Sender) logger() *slog.Logger { return componentLogger(s.Logger, "sender") }
 
-func (s *Sender) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Sender) now() time.Time { return nowOr(s.Now) }
 
-func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
-	if s.Sleep != nil {
-		return s.Sleep(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Sender) sleep(ctx context.Context, d time.Duration) error { return sleepOr(ctx, s.Sleep, d) }
