@@ -145,6 +145,8 @@ type Store interface {
 	Audit
 	RateLimits
 	KeyRecords
+	Tracker
+	DeadLetters
 	Close() error
 }
 
@@ -323,4 +325,74 @@ func VerifyAudit(ctx context.Context, a Audit) (int, error) {
 			return n, nil
 		}
 	}
+}
+
+// Limits of the edge's bookkeeping records.
+const (
+	// MaxTrackedMessages bounds the message ids remembered per chat for /exit: beyond it the oldest
+	// (by At, then ID) are dropped. A full intake shows a few dozen messages.
+	MaxTrackedMessages = 1000
+	// TrackedTTL is how long a chat's tracked messages are kept after the last one was added.
+	// Telegram lets a bot delete private-chat messages for 48 hours only; the ids are kept a
+	// little longer so /exit can tell the person that older messages could not be cleared.
+	TrackedTTL = 7 * 24 * time.Hour
+	// DeadLetterTTL is how long a dead letter is kept for an operator to look at.
+	DeadLetterTTL = 7 * 24 * time.Hour
+	// MaxDeadLetterBytes bounds the sealed body of one dead letter (a webhook body is at most
+	// 1 MiB; sealing adds a few dozen bytes).
+	MaxDeadLetterBytes = 1<<20 + 1024
+)
+
+// TrackedMessage is one message shown in a chat, by either side.
+type TrackedMessage struct {
+	ID int64     // Telegram's message_id in the chat
+	At time.Time // when it was sent (Telegram's date), for the 48-hour delete window
+}
+
+// Tracker remembers which messages a conversation showed, so /exit can delete them (DESIGN.md §6:
+// quick exit). Keys are blind indexes; message ids are small per-chat counters, not content.
+type Tracker interface {
+	// TrackMessages adds message ids to a chat's set. An id already tracked keeps its first At.
+	// The set's lifetime is TrackedTTL from this call (the store's clock); beyond
+	// MaxTrackedMessages the oldest are dropped.
+	TrackMessages(ctx context.Context, chat SessionKey, msgs []TrackedMessage) error
+	// TrackedMessages returns a chat's tracked messages ordered by ID (nil when none).
+	TrackedMessages(ctx context.Context, chat SessionKey) ([]TrackedMessage, error)
+	// UntrackMessages removes ids from a chat's set; ids not tracked are ignored.
+	UntrackMessages(ctx context.Context, chat SessionKey, ids []int64) error
+	// ScheduleClear sets (or, with a zero at, cancels) the time a chat's conversation is cleared
+	// automatically; target is the sealed request the clear needs (it holds the raw chat id).
+	// A later call replaces an earlier one.
+	ScheduleClear(ctx context.Context, chat SessionKey, at time.Time, target []byte) error
+	// DueClears returns up to limit scheduled clears whose time is at or before now, earliest
+	// first, without removing them (the caller cancels each once it has acted on it).
+	DueClears(ctx context.Context, now time.Time, limit int) ([]ScheduledClear, error)
+}
+
+// ScheduledClear is one pending automatic clear of a conversation.
+type ScheduledClear struct {
+	Chat   SessionKey
+	At     time.Time
+	Target []byte // sealed
+}
+
+// DeadLetter is an incoming request Penah could not understand (a webhook body that is not an
+// update). It is kept, sealed, for an operator to inspect; nothing of it is logged.
+type DeadLetter struct {
+	ID       string    // from crypto/rand (NewOutboxID's alphabet)
+	Received time.Time // when it arrived
+	Source   string    // "webhook" or "poll"
+	Reason   string    // an error class such as "json", never the content
+	Size     int       // the body's length in bytes
+	Body     []byte    // the body, sealed; at most MaxDeadLetterBytes
+}
+
+// DeadLetters store requests that could not be processed.
+type DeadLetters interface {
+	// PutDeadLetter stores one; it is dropped after DeadLetterTTL (the store's clock). A body
+	// longer than MaxDeadLetterBytes is refused with an error and nothing stored; an ID already
+	// stored is ErrConflict.
+	PutDeadLetter(ctx context.Context, d DeadLetter) error
+	// DeadLetters returns up to limit dead letters, oldest first (by Received, then ID).
+	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
 }

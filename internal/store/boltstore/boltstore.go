@@ -24,7 +24,13 @@
 //	outbox_chats  chat → its outbox_heads key
 //	leases        chat → expiry, owner
 //	rates         key, window, window start → count
-//	expiry        expiry, kind, record key → ∅        (pruning of sessions, dedupe, leases, rates)
+//	tracked       chat → expiry, (message id, at)…    (Tracker: a chat's ids, by id)
+//	clears        chat → time, sealed target          (ScheduleClear)
+//	clear_due     time, chat → ∅                      (DueClears: earliest first)
+//	dead_letters  id → expiry, received, source, reason, size, sealed body
+//	dead_received received, id → ∅                    (DeadLetters: oldest first)
+//	expiry        expiry, kind, record key → ∅        (pruning of sessions, dedupe, leases,
+//	                                                   rates, tracked ids, dead letters)
 //	audit         seq → entry (JSON)
 //	keys          name → sealed key record
 //	meta          "schema" → layout version; "offset" → getUpdates offset
@@ -60,7 +66,12 @@ const OpenTimeout = time.Second
 const MaxPrunePerTx = 100
 
 // SchemaVersion is the layout described in the package comment. Open migrates older files.
-const SchemaVersion = 1
+// Layout 2 added the buckets of the Telegram edge's bookkeeping (tracked, clears, clear_due,
+// dead_letters, dead_received); they start empty, so moving a file from layout 1 needs no
+// more than creating them. The number went up because a file of layout 2 can hold expiry index
+// entries of kinds layout 1 does not know, and an older Penah must refuse it rather than fail
+// on them later.
+const SchemaVersion = 2
 
 // ErrLocked is returned when another process has the database open.
 var ErrLocked = errors.New("database is in use by another Penah process")
@@ -93,11 +104,18 @@ var (
 	bucketKeys         = []byte("keys") // sealed key records of the vault
 	bucketMeta         = []byte("meta")
 
+	bucketTracked         = []byte("tracked")
+	bucketClears          = []byte("clears")
+	bucketClearDue        = []byte("clear_due")
+	bucketDeadLetters     = []byte("dead_letters")
+	bucketDeadLetterOrder = []byte("dead_received")
+
 	allBuckets = [][]byte{
 		bucketSessions, bucketCases, bucketCaseCreated, bucketCaseQueue, bucketCaseDeadline,
 		bucketCaseLinks, bucketCaseOwner, bucketInbox, bucketInboxChats, bucketDedupe, bucketOutbox,
 		bucketOutboxIDs, bucketOutboxHeads, bucketOutboxChats, bucketLeases, bucketRates,
 		bucketExpiry, bucketAudit, bucketKeys, bucketMeta,
+		bucketTracked, bucketClears, bucketClearDue, bucketDeadLetters, bucketDeadLetterOrder,
 	}
 
 	metaSchema = []byte("schema")
@@ -111,7 +129,8 @@ type Store struct {
 	// holds it exclusively.
 	mu sync.RWMutex
 	db *bolt.DB
-	// clock is the store's own clock, for lifetimes (sessions, dedupe, leases); tests move it.
+	// clock is the store's own clock, for lifetimes (sessions, dedupe, leases, tracked messages,
+	// dead letters); tests move it.
 	clock func() time.Time
 }
 

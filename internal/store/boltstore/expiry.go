@@ -14,17 +14,24 @@ const (
 	kindDedupe  expKind = 'd'
 	kindLease   expKind = 'l'
 	kindRate    expKind = 'r'
+	kindTracked expKind = 't'
+	kindDead    expKind = 'x'
 )
 
 // expiring describes where each kind of record lives and where in its value the expiry is.
 var expiring = map[expKind]struct {
 	bucket []byte
 	at     int // offset of the expiry time in the record's value
+	// drop, when set, removes what else points to the record (its index entries) before prune
+	// deletes it; v is the record's value.
+	drop func(tx *bolt.Tx, key, v []byte) error
 }{
-	kindSession: {bucketSessions, 8},
-	kindDedupe:  {bucketDedupe, 0},
-	kindLease:   {bucketLeases, 0},
-	kindRate:    {bucketRates, 8},
+	kindSession: {bucketSessions, 8, nil},
+	kindDedupe:  {bucketDedupe, 0, nil},
+	kindLease:   {bucketLeases, 0, nil},
+	kindRate:    {bucketRates, 8, nil},
+	kindTracked: {bucketTracked, 0, nil},
+	kindDead:    {bucketDeadLetters, 0, unindexDeadLetter},
 }
 
 func expiryKey(at time.Time, kind expKind, key []byte) []byte {
@@ -72,6 +79,11 @@ func prune(tx *bolt.Tx, now time.Time) error {
 		}
 		b := tx.Bucket(where.bucket)
 		if v := b.Get(key); v != nil && len(v) >= where.at+timeLen && readTime(v[where.at:]).Equal(at) {
+			if where.drop != nil {
+				if err := where.drop(tx, key, v); err != nil {
+					return err
+				}
+			}
 			if err := b.Delete(key); err != nil {
 				return err
 			}

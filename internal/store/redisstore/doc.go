@@ -76,7 +76,9 @@
 //
 // Lifetimes run on the server's clock: session idle expiry (PEXPIRE), inbox dedupe markers (SET
 // PX, intake.InboxDedupTTL), leases (SET PX, renewed with PEXPIRE), rate-limit windows (INCR,
-// then PEXPIRE). Times the contract passes in (outbox due times, case deadlines, rate windows'
+// then PEXPIRE), a chat's tracked message ids (PEXPIRE, intake.TrackedTTL, renewed by each
+// TrackMessages), dead letters (PEXPIRE, intake.DeadLetterTTL; the indexes that list them are
+// pruned by later PutDeadLetter calls, and readers skip what expired). Times the contract passes in (outbox due times, case deadlines, rate windows'
 // numbering) are the caller's.
 //
 // # Failures

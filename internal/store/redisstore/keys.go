@@ -18,7 +18,8 @@ import (
 //
 //   - The ledger tag, {l}: every record that some atomic operation combines with another —
 //     sessions, the inbox, the outbox, cases and their indexes, team queues, the audit chain, key
-//     records. A turn (intake.Commit) writes a session, marks an inbox update done, enqueues
+//     records — and the Telegram edge's bookkeeping (tracked message ids, scheduled clears, dead
+//     letters), whose scripts touch several of its keys. A turn (intake.Commit) writes a session, marks an inbox update done, enqueues
 //     outbox messages for any chat (officer notices included), creates a case in its team's queue
 //     and appends to the one global audit chain, all at once; see doc.go for why these share one
 //     slot rather than one slot per chat and per team.
@@ -132,6 +133,41 @@ func (k keys) auditHead() string { return k.ledger + "audit:head" }
 // keyRecords is the hash name -> sealed key record of the vault.
 func (k keys) keyRecords() string { return k.ledger + "keyrec" }
 
+// The Telegram edge's bookkeeping. Each of its scripts changes a record together with its index,
+// so those keys must share a slot: they are in the ledger's.
+
+// tracked is a chat's tracked messages: hash message id (decimal) -> trackedMember; it expires
+// intake.TrackedTTL after the last TrackMessages (PEXPIRE).
+func (k keys) tracked(chat intake.SessionKey) string { return k.ledger + "track:" + string(chat) }
+
+// trackedOrder is the same messages as a lexicographic sorted set of trackedMember (oldest
+// first: the ones dropped beyond intake.MaxTrackedMessages); it expires with tracked.
+func (k keys) trackedOrder(chat intake.SessionKey) string {
+	return k.ledger + "trackord:" + string(chat)
+}
+
+// clears is the hash chat -> encTime(at) followed by the sealed target, of scheduled clears.
+func (k keys) clears() string { return k.ledger + "clears" }
+
+// clearsDue indexes the scheduled clears: lexicographic sorted set of clearMember.
+func (k keys) clearsDue() string { return k.ledger + "clears:due" }
+
+// deadLetter is one dead letter: hash {m: its deadMember, doc: JSON of its fields, b: the sealed
+// body}; it expires intake.DeadLetterTTL after it was stored (PX).
+func (k keys) deadLetter(id string) string { return k.ledger + "dl:" + id }
+
+// deadLetters indexes dead letters by received time, then id: lexicographic sorted set of
+// deadMember. A member whose dead letter expired stays until a later PutDeadLetter prunes it;
+// readers skip it.
+func (k keys) deadLetters() string { return k.ledger + "dlidx" }
+
+// deadLettersAge holds the same members scored by the order they were stored in (deadLetterSeq),
+// which is the order they expire in: PutDeadLetter prunes from its start.
+func (k keys) deadLettersAge() string { return k.ledger + "dlage" }
+
+// deadLetterSeq is the counter that numbers stored dead letters.
+func (k keys) deadLetterSeq() string { return k.ledger + "dlseq" }
+
 // Keys outside the ledger slot.
 
 // lease is a chat's lease: a string holding the owner, with PX.
@@ -192,3 +228,40 @@ func overdueMember(c *intake.Case) string { return encTime(c.Deadline) + memberS
 func refOfMember(m string) intake.Ref {
 	return intake.Ref(m[strings.LastIndex(m, memberSep)+1:])
 }
+
+// encTimeLen is the length of encTime's text.
+const encTimeLen = 21
+
+// decTime reads back a time encoded by encTime, in UTC.
+func decTime(s string) (time.Time, error) {
+	if len(s) < encTimeLen {
+		return time.Time{}, fmt.Errorf("time %q is too short", s)
+	}
+	sec, err := strconv.ParseInt(s[:12], 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q: %w", s, err)
+	}
+	ns, err := strconv.ParseInt(s[12:encTimeLen], 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q: %w", s, err)
+	}
+	return time.Unix(sec-timeOffset, ns).UTC(), nil
+}
+
+// trackedMember orders a chat's tracked messages by time, then id: encTime(at), the id as 20
+// fixed-width digits of its sign-flipped value (so byte order is numeric order), then the id in
+// decimal (the hash field), each after memberSep.
+func trackedMember(m intake.TrackedMessage) string {
+	return fmt.Sprintf("%s%s%020d%s%d", encTime(m.At), memberSep, uint64(m.ID)^(1<<63), memberSep, m.ID)
+}
+
+// trackedIDAt is where the decimal id starts in a trackedMember (1-based, as Lua counts).
+const trackedIDAt = encTimeLen + 1 + 20 + 1 + 1
+
+// clearMember orders scheduled clears by time, then chat.
+func clearMember(at time.Time, chat intake.SessionKey) string {
+	return encTime(at) + memberSep + string(chat)
+}
+
+// deadMember orders dead letters by received time, then id.
+func deadMember(received time.Time, id string) string { return encTime(received) + memberSep + id }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,12 +65,14 @@ func TestLedgerKeysShareOneSlot(t *testing.T) {
 	c := &intake.Case{Ref: "K7Q2-MX9D-4F8H-ZT3N", Team: "women", Priority: 1, Created: time.Now(), Deadline: time.Now()}
 	var all []string
 	for _, chat := range chats {
-		all = append(all, k.session(chat), k.links(chat), k.inboxQueue(chat), k.inboxBodies(chat), k.outboxQueue(chat))
+		all = append(all, k.session(chat), k.links(chat), k.inboxQueue(chat), k.inboxBodies(chat), k.outboxQueue(chat),
+			k.tracked(chat), k.trackedOrder(chat))
 	}
 	all = append(all, k.seen(42), k.inboxChats(), k.offset(), k.outboxMessages(), k.outboxDue(),
 		k.outboxHeads(), k.outboxSeq(), k.caseRecord(c.Ref), k.casesAll(), k.casesByTeam(c.Team),
 		k.casesByTeam("{other}"), k.casesByStatus(intake.StatusQueued), k.queue(c.Team), k.queue("}"),
-		k.overdue(), k.auditLog(), k.auditHead(), k.keyRecords())
+		k.overdue(), k.auditLog(), k.auditHead(), k.keyRecords(), k.clears(), k.clearsDue(),
+		k.deadLetter("dl-id"), k.deadLetter("a}b{"), k.deadLetters(), k.deadLettersAge(), k.deadLetterSeq())
 	want := slot(all[0])
 	for _, key := range all {
 		if !strings.HasPrefix(key, DefaultPrefix) {
@@ -229,5 +232,38 @@ func TestScriptsCompile(t *testing.T) {
 				t.Errorf("scripts/%s does not document its %s", f.Name(), word)
 			}
 		}
+	}
+}
+
+// TestEdgeMembers: the members of the edge's indexes decode again and sort by time, then id.
+func TestEdgeMembers(t *testing.T) {
+	base := time.Date(2031, 3, 4, 5, 0, 0, 0, time.UTC)
+	for _, tm := range []time.Time{{}, base, base.Add(time.Nanosecond), time.Date(2262, 1, 1, 0, 0, 0, 999, time.UTC)} {
+		got, err := decTime(encTime(tm))
+		if err != nil || !got.Equal(tm) {
+			t.Errorf("decTime(encTime(%v)) = %v, %v", tm, got, err)
+		}
+	}
+	if _, err := decTime("12345"); err == nil {
+		t.Error("decTime accepted a short text")
+	}
+	order := []intake.TrackedMessage{
+		{ID: 5, At: base.Add(-time.Hour)}, {ID: -3, At: base}, {ID: 2, At: base}, {ID: 1 << 40, At: base},
+		{ID: 1, At: base.Add(time.Nanosecond)},
+	}
+	for i, m := range order {
+		member := trackedMember(m)
+		if id := member[trackedIDAt-1:]; id != strconv.FormatInt(m.ID, 10) {
+			t.Errorf("the id in member %q reads %q", member, id)
+		}
+		if i > 0 && trackedMember(order[i-1]) >= member {
+			t.Errorf("tracked member %q does not sort before %q", trackedMember(order[i-1]), member)
+		}
+	}
+	if id, err := deadID(deadMember(base, "a|b")); err != nil || id != "a|b" {
+		t.Errorf("deadID = %q, %v", id, err)
+	}
+	if m := clearMember(base, "chat|x"); m[encTimeLen+len(memberSep):] != "chat|x" {
+		t.Errorf("clear member %q", m)
 	}
 }

@@ -25,6 +25,7 @@ type scriptSet struct {
 	outboxDue, outboxChange, outboxDrop                 *redis.Script
 	leaseAcquire, leaseRelease, rateHit                 *redis.Script
 	restore                                             *redis.Script
+	trackAdd, trackRemove, clearSet, clearDue, deadPut  *redis.Script
 	all                                                 map[string]*redis.Script
 }
 
@@ -39,7 +40,8 @@ func loadScripts() (*scriptSet, error) {
 		"done_update": &s.doneUpdate, "set_offset": &s.setOffset, "outbox_due": &s.outboxDue,
 		"outbox_change": &s.outboxChange, "outbox_drop": &s.outboxDrop,
 		"lease_acquire": &s.leaseAcquire, "lease_release": &s.leaseRelease, "rate_hit": &s.rateHit,
-		"restore": &s.restore,
+		"restore": &s.restore, "track_add": &s.trackAdd, "track_remove": &s.trackRemove,
+		"clear_set": &s.clearSet, "clear_due": &s.clearDue, "dead_put": &s.deadPut,
 	} {
 		src, err := scriptFiles.ReadFile("scripts/" + name + ".lua")
 		if err != nil {

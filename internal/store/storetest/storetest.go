@@ -33,9 +33,10 @@ type Options struct {
 	// intake.VerifyAudit then fails with intake.ErrAuditBroken. When nil, the suite still checks
 	// tamper detection on altered, dropped and reordered entries as the engine returns them.
 	Tamper func(t *testing.T, s intake.Store, seq uint64)
-	// Advance moves the store's clock forward by d (lifetimes: dedupe, sessions, leases). Engines
-	// whose clock a test can move provide it; the suite then also checks that an update id is
-	// forgotten after intake.InboxDedupTTL.
+	// Advance moves the store's clock forward by d (lifetimes: dedupe, sessions, leases, tracked
+	// messages, dead letters). Engines whose clock a test can move provide it; the suite then also
+	// checks that an update id is forgotten after intake.InboxDedupTTL, tracked messages after
+	// intake.TrackedTTL and dead letters after intake.DeadLetterTTL.
 	Advance func(t *testing.T, s intake.Store, d time.Duration)
 	// RequireDumper makes the Dumper tests fail, rather than skip, when a store does not
 	// implement intake.Dumper.
@@ -140,6 +141,20 @@ var tests = []test{
 	{"RateLimit/Windows", testRateWindows},
 	{"RateLimit/Concurrent", testRateConcurrent},
 	{"KeyRecords", testKeyRecords},
+	// The Telegram edge's bookkeeping: tracked messages, scheduled clears, dead letters.
+	{"Tracker/OrderAndDuplicates", testTrackOrderAndDuplicates},
+	{"Tracker/Untrack", testTrackUntrack},
+	{"Tracker/ChatsAreIndependent", testTrackChatsIndependent},
+	{"Tracker/LimitDropsOldest", testTrackLimit},
+	{"Tracker/Concurrent", testTrackConcurrent},
+	{"Tracker/TTLExpires", testTrackTTL},
+	{"Clear/ScheduleReplaceCancel", testClearSchedule},
+	{"Clear/LimitAndTies", testClearLimitAndTies},
+	{"Clear/CopiesTarget", testClearCopiesTarget},
+	{"DeadLetters/PutAndList", testDeadLetters},
+	{"DeadLetters/SizeLimit", testDeadLetterSize},
+	{"DeadLetters/DuplicateConcurrent", testDeadLetterConcurrent},
+	{"DeadLetters/TTLExpires", testDeadLetterTTL},
 }
 
 // t0 is the suite's "now": far enough from the epoch that no zero value is mistaken for it,
