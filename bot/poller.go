@@ -94,6 +94,10 @@ type Poller struct {
 	Now func() time.Time
 	// Sleep waits d or until ctx is done (nil: a timer); tests may replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Stored, if set, is called after a batch was written (the Dispatcher's Notify).
+	Stored func()
+	// DeadLetter, if set, keeps an update that cannot be decoded.
+	DeadLetter DeadLetterFunc
 }
 
 // pollEnvelope is the Bot API's answer.
@@ -211,33 +215,45 @@ func (p *Poller) store(ctx context.Context, batch []json.RawMessage) (int64, err
 			}
 			_ = json.Unmarshal(raw, &head)
 			log.Error("skipping undecodable update", "update_id", head.UpdateID, "err_class", "decode")
+			if p.DeadLetter != nil {
+				if err := p.DeadLetter(ctx, "poll", "json", raw); err != nil {
+					return 0, fmt.Errorf("keeping dead letter: %w", err)
+				}
+			}
 			next = max(next, head.UpdateID+1)
 			continue
 		}
 		next = max(next, u.ID+1)
-		chat, ok := updateChat(&u)
-		if !ok {
-			log.Debug("skipping update without a chat", "update_id", u.ID)
-			continue
-		}
-		body, err := p.Seal(u.ID, raw)
+		dup, err := putUpdate(ctx, p.Store, p.Seal, p.ChatKey, p.now(), &u, raw)
 		if err != nil {
-			return 0, fmt.Errorf("sealing update %d: %w", u.ID, err)
-		}
-		dup, err := p.Store.PutUpdate(ctx, intake.Update{
-			ID:       u.ID,
-			Chat:     p.ChatKey(chat),
-			Body:     body,
-			Received: p.now(),
-		})
-		if err != nil {
-			return 0, fmt.Errorf("storing update %d: %w", u.ID, err)
+			return 0, err
 		}
 		if dup {
 			log.Debug("duplicate update", "update_id", u.ID)
 		}
 	}
+	if p.Stored != nil {
+		p.Stored()
+	}
 	return next, nil
+}
+
+// putUpdate seals one decoded update and writes it to the inbox. An update without a chat (a kind
+// Penah does not handle) is not stored and is not an error.
+func putUpdate(ctx context.Context, store PollStore, seal func(int64, []byte) ([]byte, error), chatKey func(int64) intake.SessionKey, now time.Time, u *models.Update, raw []byte) (dup bool, err error) {
+	chat, ok := updateChat(u)
+	if !ok {
+		return false, nil
+	}
+	body, err := seal(u.ID, raw)
+	if err != nil {
+		return false, fmt.Errorf("sealing update %d: %w", u.ID, err)
+	}
+	dup, err = store.PutUpdate(ctx, intake.Update{ID: u.ID, Chat: chatKey(chat), Body: body, Received: now})
+	if err != nil {
+		return false, fmt.Errorf("storing update %d: %w", u.ID, err)
+	}
+	return dup, nil
 }
 
 // updateChat returns the chat an update belongs to, for the kinds Penah asks for.

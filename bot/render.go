@@ -30,10 +30,11 @@ type Outgoing struct {
 
 // Render turns one engine reply into the messages to send. Every text is escaped for HTML parse
 // mode — engine replies are plain text and may quote what a person typed — and split at
-// MaxMessageChars on line or word boundaries; the keyboard goes on the last part. Bidi controls
-// in the text are removed first, so text cannot reorder the rest of the message.
+// MaxMessageChars on line or word boundaries; the keyboard goes on the last part. Bidi
+// embeddings, overrides and isolates and invisible format characters are removed first
+// (stripKeepMarks), so text cannot reorder or hide the rest of the message.
 func Render(r engine.Reply) []Outgoing {
-	text := locales.StripControls(r.Text)
+	text := stripKeepMarks(r.Text)
 	prefix := ""
 	if r.Lang.RTL() {
 		prefix = rlm
@@ -45,6 +46,28 @@ func Render(r engine.Reply) []Outgoing {
 	}
 	out[len(out)-1].Keyboard = r.Buttons
 	return out
+}
+
+// stripKeepMarks removes what locales.StripControls removes, except the three directional marks
+// (LRM, RLM and ALM). Translators put them in catalogs on purpose (an LRM before "/exit" in an
+// Arabic line keeps the slash in place); a mark only sets the direction of the neutral characters
+// next to it and cannot reorder the rest of a message, unlike embeddings, overrides and isolates,
+// which are removed.
+func stripKeepMarks(s string) string {
+	var b strings.Builder
+	start := 0
+	for i, r := range s {
+		if r == '\u200E' || r == '\u200F' || r == '\u061C' {
+			b.WriteString(locales.StripControls(s[start:i]))
+			b.WriteRune(r)
+			start = i + len(string(r))
+		}
+	}
+	if start == 0 {
+		return locales.StripControls(s)
+	}
+	b.WriteString(locales.StripControls(s[start:]))
+	return b.String()
 }
 
 func utf16Len(s string) int {

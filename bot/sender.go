@@ -50,6 +50,21 @@ const (
 	MethodEditMessageText     = "editMessageText"
 	MethodDeleteMessage       = "deleteMessage"
 	MethodAnswerCallbackQuery = "answerCallbackQuery"
+	// MethodClearChat is Penah's own: delete every tracked message of the chat that Telegram still
+	// lets a bot delete (DeleteWindow), in deleteMessages calls of up to MaxDeleteBatch ids, then
+	// send HTML (if any) as the one line left, with Partial under it when older messages remained.
+	MethodClearChat = "clearChat"
+)
+
+// Telegram's limits on deleting messages.
+const (
+	// DeleteWindow is how long after sending a message a bot may delete it in a private chat.
+	DeleteWindow = 48 * time.Hour
+	// deleteMargin keeps a deletion clear of the window's end, so a request in flight does not
+	// cross it.
+	deleteMargin = time.Minute
+	// MaxDeleteBatch is the most message ids one deleteMessages call takes.
+	MaxDeleteBatch = 100
 )
 
 // ErrUnknownMethod is returned by EncodeRequest for a method the sender does not implement.
@@ -59,14 +74,15 @@ var ErrUnknownMethod = errors.New("outbox: unknown Bot API method")
 // it, encode it with EncodeRequest, seal the bytes and enqueue them in the same Commit as the state
 // they belong to; the Sender opens, decodes and makes the call. As JSON:
 //
-//	{"method": "sendMessage" | "editMessageText" | "deleteMessage" | "answerCallbackQuery",
+//	{"method": "sendMessage" | "editMessageText" | "deleteMessage" | "answerCallbackQuery" | "clearChat",
 //	 "chat_id": 42,                  // the raw chat id (the outbox key is only its blind index)
 //	 "html": "<b>…</b>",             // sendMessage, editMessageText: text in HTML parse mode
 //	 "keyboard": [[{"label": "…", "data": "…"}]], // inline keyboard (sendMessage, editMessageText)
 //	 "protect": true,                // sendMessage: protect_content
 //	 "message_id": 7,                // editMessageText, deleteMessage
 //	 "callback_query_id": "…",       // answerCallbackQuery
-//	 "text": "…"}                    // answerCallbackQuery: plain notification text, optional
+//	 "text": "…",                    // answerCallbackQuery: plain notification text, optional
+//	 "partial": "…"}                 // clearChat: HTML line added when old messages remained
 type OutboundRequest struct {
 	Method          string        `json:"method"`
 	ChatID          int64         `json:"chat_id,omitempty"`
@@ -76,6 +92,7 @@ type OutboundRequest struct {
 	MessageID       int64         `json:"message_id,omitempty"`
 	CallbackQueryID string        `json:"callback_query_id,omitempty"`
 	Text            string        `json:"text,omitempty"`
+	Partial         string        `json:"partial,omitempty"`
 }
 
 // OutButton is one inline keyboard button of an OutboundRequest.
@@ -116,11 +133,11 @@ func decodeRequest(data []byte) (OutboundRequest, error) {
 
 func (r OutboundRequest) validate() error {
 	switch r.Method {
-	case MethodSendMessage, MethodEditMessageText, MethodDeleteMessage:
+	case MethodSendMessage, MethodEditMessageText, MethodDeleteMessage, MethodClearChat:
 		if r.ChatID == 0 {
 			return fmt.Errorf("outbox: %s without chat_id", r.Method)
 		}
-		if r.Method != MethodSendMessage && r.MessageID == 0 {
+		if (r.Method == MethodEditMessageText || r.Method == MethodDeleteMessage) && r.MessageID == 0 {
 			return fmt.Errorf("outbox: %s without message_id", r.Method)
 		}
 	case MethodAnswerCallbackQuery:
@@ -137,7 +154,7 @@ func (r OutboundRequest) validate() error {
 // Deletions and callback answers are not messages: /exit deletes many at once and a button press
 // must be answered quickly, so they pass only the global rate.
 func (r OutboundRequest) paced() bool {
-	return r.Method == MethodSendMessage || r.Method == MethodEditMessageText
+	return r.Method == MethodSendMessage || r.Method == MethodEditMessageText || r.Method == MethodClearChat
 }
 
 func (r OutboundRequest) markup() models.ReplyMarkup {
@@ -183,6 +200,9 @@ type Sender struct {
 	Open func(id intake.OutboxID, sealed []byte) ([]byte, error)
 	// Blocked, if set, is called after the messages of a chat that answered 403 were dropped.
 	Blocked func(chat intake.SessionKey)
+	// Tracker, if set, remembers the id of every message sent, and serves clearChat (DESIGN.md
+	// §6, quick exit). Without it clearChat only sends its line.
+	Tracker intake.Tracker
 
 	// Rate is the global rate in requests per second (0: SendRate).
 	Rate float64
@@ -199,9 +219,14 @@ type Sender struct {
 	Logger *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// TelegramNow is the clock Telegram's DeleteWindow is measured on, against message dates
+	// Telegram stamped (nil: Now). Tests give the fake Bot API's clock.
+	TelegramNow func() time.Time
 	// Sleep waits d or until ctx is done (nil: a timer).
 	Sleep func(ctx context.Context, d time.Duration) error
 
+	once     sync.Once
+	wake     chan struct{}
 	mu       sync.Mutex
 	nextSlot time.Time                       // the global bucket's next free slot
 	chatNext map[intake.SessionKey]time.Time // per chat, when the next paced message may go
@@ -218,6 +243,32 @@ const (
 	outcomeUnauthorized
 	outcomeStoreError
 )
+
+// Wake tells the sender that messages were enqueued, so it does not wait out its idle time.
+func (s *Sender) Wake() {
+	s.once.Do(func() { s.wake = make(chan struct{}, 1) })
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// idleWait waits d, or until Wake is called or ctx is done.
+func (s *Sender) idleWait(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	s.once.Do(func() { s.wake = make(chan struct{}, 1) })
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.wake:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
 
 // Run sends until ctx is done (it then returns nil) or the token is rejected (ErrUnauthorized).
 // A batch's messages, one per chat, are sent in parallel; the next batch is read only when the
@@ -263,7 +314,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			if !wake.IsZero() {
 				d = min(d, max(wake.Sub(now), time.Millisecond))
 			}
-			if s.sleep(ctx, d) != nil {
+			if s.idleWait(ctx, d) != nil {
 				return nil
 			}
 			continue
@@ -372,7 +423,7 @@ func (s *Sender) send(ctx context.Context, client *tgbot.Bot, m intake.OutboxMes
 		s.holdChat(m.Chat, start.Add(s.pacing()))
 	}
 	cctx, cancel := context.WithTimeout(ctx, SendTimeout)
-	err = call(cctx, client, req)
+	err = s.call(cctx, client, m.Chat, req)
 	cancel()
 	if err == nil {
 		return s.settle(ctx, log, m, outcomeSent, time.Time{})
@@ -437,17 +488,13 @@ func (s *Sender) settle(ctx context.Context, log *slog.Logger, m intake.OutboxMe
 }
 
 // call makes the Bot API call of r.
-func call(ctx context.Context, client *tgbot.Bot, r OutboundRequest) error {
+func (s *Sender) call(ctx context.Context, client *tgbot.Bot, chat intake.SessionKey, r OutboundRequest) error {
 	var err error
 	switch r.Method {
 	case MethodSendMessage:
-		_, err = client.SendMessage(ctx, &tgbot.SendMessageParams{
-			ChatID:         r.ChatID,
-			Text:           r.HTML,
-			ParseMode:      models.ParseModeHTML,
-			ProtectContent: r.Protect,
-			ReplyMarkup:    r.markup(),
-		})
+		err = s.sendTracked(ctx, client, chat, r)
+	case MethodClearChat:
+		err = s.clear(ctx, client, chat, r)
 	case MethodEditMessageText:
 		_, err = client.EditMessageText(ctx, &tgbot.EditMessageTextParams{
 			ChatID:      r.ChatID,
@@ -467,6 +514,89 @@ func call(ctx context.Context, client *tgbot.Bot, r OutboundRequest) error {
 		err = fmt.Errorf("%w: %q", ErrUnknownMethod, r.Method)
 	}
 	return err
+}
+
+// sendTracked sends a message and remembers its id for a later clear.
+func (s *Sender) sendTracked(ctx context.Context, client *tgbot.Bot, chat intake.SessionKey, r OutboundRequest) error {
+	msg, err := client.SendMessage(ctx, &tgbot.SendMessageParams{
+		ChatID:         r.ChatID,
+		Text:           r.HTML,
+		ParseMode:      models.ParseModeHTML,
+		ProtectContent: r.Protect,
+		ReplyMarkup:    r.markup(),
+	})
+	if err != nil || s.Tracker == nil || msg == nil {
+		return err
+	}
+	t := intake.TrackedMessage{ID: int64(msg.ID), At: time.Unix(int64(msg.Date), 0)}
+	if msg.Date == 0 {
+		t.At = s.now() // a Bot API answer without a date: count the window from now
+	}
+	if err := s.Tracker.TrackMessages(ctx, chat, []intake.TrackedMessage{t}); err != nil {
+		// Sent but not tracked: a later /exit cannot delete it. Retrying would send it twice.
+		s.logger().Error("tracking a sent message failed", "chat", string(chat), "err", err)
+	}
+	return nil
+}
+
+// clear deletes a chat's tracked messages that are still deletable and sends the request's line.
+// It is safe to repeat: ids are untracked as soon as their deletion succeeded.
+func (s *Sender) clear(ctx context.Context, client *tgbot.Bot, chat intake.SessionKey, r OutboundRequest) error {
+	remained := false
+	if s.Tracker != nil {
+		tracked, err := s.Tracker.TrackedMessages(ctx, chat)
+		if err != nil {
+			return err
+		}
+		tgNow := s.now()
+		if s.TelegramNow != nil {
+			tgNow = s.TelegramNow()
+		}
+		cutoff := tgNow.Add(-DeleteWindow + deleteMargin)
+		var ids []int
+		var old []int64
+		for _, t := range tracked {
+			if t.At.After(cutoff) {
+				ids = append(ids, int(t.ID))
+			} else {
+				old = append(old, t.ID)
+			}
+		}
+		for len(ids) > 0 {
+			n := min(len(ids), MaxDeleteBatch)
+			chunk := ids[:n]
+			_, err := client.DeleteMessages(ctx, &tgbot.DeleteMessagesParams{ChatID: r.ChatID, MessageIDs: chunk})
+			if errors.Is(err, tgbot.ErrorBadRequest) {
+				// None of the chunk could be deleted (gone already, or too old by Telegram's
+				// clock): tell the person some may remain.
+				remained = true
+			} else if err != nil {
+				return err
+			}
+			done := make([]int64, 0, n)
+			for _, id := range chunk {
+				done = append(done, int64(id))
+			}
+			if err := s.Tracker.UntrackMessages(ctx, chat, done); err != nil {
+				return err
+			}
+			ids = ids[n:]
+		}
+		if len(old) > 0 {
+			remained = true
+			if err := s.Tracker.UntrackMessages(ctx, chat, old); err != nil {
+				return err
+			}
+		}
+	}
+	if r.HTML == "" {
+		return nil
+	}
+	text := r.HTML
+	if remained && r.Partial != "" {
+		text += "\n" + r.Partial
+	}
+	return s.sendTracked(ctx, client, chat, OutboundRequest{Method: MethodSendMessage, ChatID: r.ChatID, HTML: text, Protect: r.Protect})
 }
 
 // retryDelay is the wait before the next attempt of a message that failed attempts times before.

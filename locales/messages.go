@@ -63,6 +63,15 @@ const (
 	MsgErrorGeneric MsgID = "error_generic"
 )
 
+// Notices of the Telegram edge (bot): what is not a turn of a flow.
+const (
+	MsgFloodNotice   MsgID = "flood_notice"   // once, when a person sends faster than the flood limit
+	MsgNotText       MsgID = "not_text"       // a sticker, photo, voice, file, location or contact
+	MsgGroupRefused  MsgID = "group_refused"  // the bot does not take intakes in groups; neutral
+	MsgEditedIgnored MsgID = "edited_ignored" // an edited message is not read
+	MsgExitPartial   MsgID = "exit_partial"   // the /exit line when older messages could not be deleted; neutral
+)
+
 // Governorate names (see [Governorates] and [GovernorateMsg]).
 const (
 	MsgGovAnbar        MsgID = "gov_anbar"
@@ -112,6 +121,7 @@ var msgIDs = []MsgID{
 	MsgResumeCheck, MsgResumeLater, MsgExpired,
 	MsgHelp, MsgExitDone, MsgForgetConfirm, MsgForgetDone, MsgForgetCancelled,
 	MsgSessionDone, MsgStaleButton, MsgErrorGeneric,
+	MsgFloodNotice, MsgNotText, MsgGroupRefused, MsgEditedIgnored, MsgExitPartial,
 	MsgGovAnbar, MsgGovBabil, MsgGovBaghdad, MsgGovBasra, MsgGovDhiQar, MsgGovDiyala, MsgGovDuhok,
 	MsgGovErbil, MsgGovKarbala, MsgGovKirkuk, MsgGovMaysan, MsgGovMuthanna, MsgGovNajaf, MsgGovNineveh,
 	MsgGovQadisiyah, MsgGovSalahAlDin, MsgGovSulaymaniyah, MsgGovWasit, MsgGovOutsideIraq,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,15 +212,20 @@ type flowsCore struct {
 
 // openService opens the core and builds the turn service over the built-in flows.
 func openService(ctx context.Context, data string, getenv env, dev bool, stderr io.Writer) (*flowsCore, error) {
+	return openServiceWith(ctx, data, getenv("PENAH_STORE"), getenv, dev, stderr, newLogger(stderr))
+}
+
+// openServiceWith is openService with the store named and the logger given.
+func openServiceWith(ctx context.Context, data, storeSpec string, getenv env, dev bool, stderr io.Writer, log *slog.Logger) (*flowsCore, error) {
 	eng, set, cat, err := newEngine()
 	if err != nil {
 		return nil, err
 	}
-	c, err := openCore(ctx, data, getenv, dev, stderr)
+	c, err := openCoreWith(ctx, data, storeSpec, getenv, dev, stderr)
 	if err != nil {
 		return nil, err
 	}
-	svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, newLogger(stderr))
+	svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, log)
 	return &flowsCore{core: c, svc: svc, lib: set, cat: cat}, nil
 }
 

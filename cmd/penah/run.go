@@ -28,6 +28,9 @@ Usage:
   penah chat [--data DIR] [--flow ID] [--lang-hint CODE] [--resume] [--bidi auto|visual|logical]
         talk to the flows in the terminal, exactly as on Telegram; a submitted case is shown as an
         officer would see it
+  penah serve --telegram-token T [--telegram-api URL] [--store URL] [--webhook URL --webhook-secret S
+        --listen ADDR] [--dev] [--auto-clear 30m]
+        run the bot on Telegram: long polling, or a webhook when --webhook is given
   penah flows check [FILE...]   check flows (default: the built-in ones); non-zero exit on any error
   penah flows graph FILE|ID     print a Mermaid diagram of a flow
   penah flows test [DIR]        replay the golden transcripts (default: flows/testdata/transcripts)
@@ -39,7 +42,8 @@ Usage:
 
 Environment: PENAH_DATA (data directory, default ./penah-data), PENAH_STORE (storage engine:
 bolt:///path/penah.db, the default DATA/penah.db, or a redis:// address), PENAH_MASTER_KEY (master
-keys; otherwise DATA/master.key).
+keys; otherwise DATA/master.key), PENAH_TELEGRAM_TOKEN, PENAH_TELEGRAM_API, PENAH_WEBHOOK_URL,
+PENAH_WEBHOOK_SECRET, PENAH_LISTEN, PENAH_AUTO_CLEAR, PENAH_LOG_LEVEL (serve).
 `
 
 // env reads configuration; tests pass a map instead of os.Getenv.
@@ -54,6 +58,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 	switch args[0] {
 	case "chat":
 		return runChat(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "flows":
 		return runFlows(ctx, args[1:], stdout, stderr)
 	case "keys":

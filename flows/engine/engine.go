@@ -20,6 +20,11 @@ import (
 // The validator refuses loops of such states; this is the engine's own guard.
 const MaxAutoSteps = 50
 
+// DoubleTapWindow is how soon after a press the same button, pressed again on a message that is
+// no longer current, counts as a double tap: it is ignored without a word (the edge still answers
+// the press), instead of showing the "earlier message" notice.
+const DoubleTapWindow = 5 * time.Second
+
 // ErrInternal marks a turn that could not be completed because of a fault in Penah (for example
 // a stored state the compiled flow does not know). The caller answers with a localized
 // "something went wrong, your answers are safe" and keeps the stored session unchanged.
@@ -144,6 +149,9 @@ func (e *Engine) Step(s Session, in Input, now time.Time) (Result, error) {
 	}
 	if t.s.Active() {
 		t.s.Updated = now
+		if in.Data != "" {
+			t.s.LastData, t.s.LastAt = in.Data, now
+		}
 	}
 	return Result{Session: t.s, Replies: t.replies, Effects: t.effects}, nil
 }
@@ -404,11 +412,13 @@ func (t *turn) pickLanguage() error {
 	if chosen == "" || !t.c.Flow.HasLanguage(chosen) {
 		if t.s.Phase != PhaseLanguage {
 			// A picker button pressed on an old message while elsewhere: show where they are.
-			t.note(locales.MsgStaleButton, nil)
-			return t.again()
+			return t.stale(t.again)
 		}
 		t.note(locales.MsgInvalidChoice, nil)
 		t.languagePicker()
+		return nil
+	}
+	if t.s.Phase != PhaseLanguage && chosen == t.s.Lang && t.doubleTap() {
 		return nil
 	}
 	t.s.Lang = chosen
@@ -534,8 +544,7 @@ func (t *turn) answer() error {
 	if t.in.Data != "" {
 		id, ok := t.pressed(st)
 		if !ok {
-			t.note(locales.MsgStaleButton, nil)
-			return t.ask()
+			return t.stale(t.ask)
 		}
 		switch id {
 		case flows.ChromeBack:
@@ -563,6 +572,21 @@ func (t *turn) answer() error {
 		return t.ask()
 	}
 	return t.typed(st)
+}
+
+// doubleTap reports whether this press repeats the previous one within DoubleTapWindow.
+func (t *turn) doubleTap() bool {
+	return t.in.Data != "" && t.in.Data == t.s.LastData && t.now.Sub(t.s.LastAt) < DoubleTapWindow
+}
+
+// stale answers a button of a message that is no longer current: a double tap is ignored,
+// anything else gets the notice and the current question again (show).
+func (t *turn) stale(show func() error) error {
+	if t.doubleTap() {
+		return nil
+	}
+	t.note(locales.MsgStaleButton, nil)
+	return show()
 }
 
 // pressed decodes button data for the current state; ok is false for a button of another state,

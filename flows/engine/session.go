@@ -41,6 +41,9 @@ type Session struct {
 	Submitted bool      `json:"sub,omitempty"`
 	Started   time.Time `json:"t0,omitempty"`
 	Updated   time.Time `json:"t,omitempty"`
+	// LastData and LastAt are the last button pressed and when, to recognise a double tap.
+	LastData string    `json:"ld,omitempty"`
+	LastAt   time.Time `json:"la,omitempty"`
 }
 
 // Answer is one saved field.

@@ -58,16 +58,35 @@ type Outcome struct {
 	Case *Case
 }
 
-// Handle runs one turn for the person behind key and commits it. On an internal fault it returns
-// a localized "something went wrong, your answers are safe" reply together with the error, and
-// the stored session stays as it was.
+// Turn is one update for the service to process.
+type Turn struct {
+	Key   SessionKey
+	Input engine.Input
+	// UpdateID is the inbox update the turn processes (0: none, as in `penah chat`); the commit
+	// marks it done, so its effects happen once even if it is processed twice.
+	UpdateID int64
+	// Deliver, when set, turns the turn's outcome (after {ref} and {code} are filled) into the
+	// outbox messages committed with it: the replies reach the person if and only if the turn is
+	// durable.
+	Deliver func(out *Outcome) ([]OutboxMessage, error)
+}
+
+// Handle runs one turn for the person behind key and commits it (see Run).
 func (s *Service) Handle(ctx context.Context, key SessionKey, in engine.Input) (Outcome, error) {
+	return s.Run(ctx, Turn{Key: key, Input: in})
+}
+
+// Run runs one turn and commits it. On an internal fault it returns a localized "something went
+// wrong, your answers are safe" reply together with the error, and the stored session stays as it
+// was; nothing is committed (the edge then calls Notify to deliver that reply and mark the update
+// done, or retries later when the store was unavailable).
+func (s *Service) Run(ctx context.Context, t Turn) (Outcome, error) {
 	var (
 		lastErr error
 		lang    locales.Lang
 	)
 	for attempt := 0; attempt < MaxCommitAttempts; attempt++ {
-		out, err := s.turn(ctx, key, in, &lang)
+		out, err := s.turn(ctx, t, &lang)
 		if err == nil {
 			return out, nil
 		}
@@ -77,14 +96,64 @@ func (s *Service) Handle(ctx context.Context, key SessionKey, in engine.Input) (
 		}
 	}
 	// Log the blind key and the error class only: never the input or any answer.
-	s.log.Error("turn failed", "session", string(key), "err", lastErr)
+	s.log.Error("turn failed", "session", string(t.Key), "update_id", t.UpdateID, "err", lastErr)
 	if lang == "" {
-		lang, _ = locales.Match(in.LangHint)
-	}
-	if lang == "" {
-		lang = locales.EN
+		lang = s.hintLang(t.Input.LangHint)
 	}
 	return Outcome{Replies: []engine.Reply{{Text: s.cat.T(lang, locales.MsgErrorGeneric, nil), Lang: lang}}}, lastErr
+}
+
+func (s *Service) hintLang(hint string) locales.Lang {
+	if l, ok := locales.Match(hint); ok {
+		return l
+	}
+	return locales.EN
+}
+
+// Notify answers an update without running a turn: the session stays exactly as stored, the
+// update (t.UpdateID, if any) is marked done, and the reply msg — in the person's language, or
+// the language Telegram reports for a person without one — is delivered through t.Deliver with
+// the same commit. An empty msg delivers no reply (Deliver still runs, for a callback's answer).
+// The edge uses it for what is not a turn: a flood notice, a declined photo, a group chat, the
+// error reply after a turn failed, or a scheduled clear (with no update).
+func (s *Service) Notify(ctx context.Context, t Turn, msg locales.MsgID) error {
+	var lastErr error
+	for attempt := 0; attempt < MaxCommitAttempts; attempt++ {
+		sealed, ver, err := s.store.LoadSession(ctx, t.Key)
+		if err != nil {
+			return fmt.Errorf("load session: %w", err)
+		}
+		lang := s.hintLang(t.Input.LangHint)
+		if sealed != nil {
+			var sess engine.Session
+			if plain, err := s.sealer.OpenSession(string(t.Key), sealed); err == nil && json.Unmarshal(plain, &sess) == nil && sess.Lang != "" {
+				lang = sess.Lang
+			}
+		}
+		var out Outcome
+		if msg != "" {
+			out.Replies = []engine.Reply{{Text: s.cat.T(lang, msg, nil), Lang: lang}}
+		}
+		c := Commit{Key: t.Key, Expect: ver, Session: sealed, Done: t.UpdateID, Now: s.now()}
+		if t.Deliver != nil {
+			if c.Outbox, err = t.Deliver(&out); err != nil {
+				return fmt.Errorf("deliver: %w", err)
+			}
+		}
+		if _, err := s.store.Commit(ctx, c); err == nil {
+			return nil
+		} else if lastErr = err; !errors.Is(err, ErrConflict) || t.UpdateID != 0 && !s.pending(ctx, t) {
+			break
+		}
+	}
+	return fmt.Errorf("commit notice: %w", lastErr)
+}
+
+// pending reports whether the turn's update is still waiting (a conflict on a done update is
+// final; one on the session version is worth another attempt).
+func (s *Service) pending(ctx context.Context, t Turn) bool {
+	u, err := s.store.NextUpdate(ctx, t.Key)
+	return err == nil && u != nil && u.ID == t.UpdateID
 }
 
 // loadSession opens the stored session. One that does not open (a lost master key, a record
@@ -109,7 +178,8 @@ func (s *Service) loadSession(ctx context.Context, key SessionKey) (engine.Sessi
 
 // turn runs one attempt; lang receives the person's language as soon as it is known, for the
 // error reply.
-func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input, lang *locales.Lang) (Outcome, error) {
+func (s *Service) turn(ctx context.Context, t Turn, lang *locales.Lang) (Outcome, error) {
+	key, in := t.Key, t.Input
 	sess, ver, err := s.loadSession(ctx, key)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("load session: %w", err)
@@ -121,7 +191,7 @@ func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input, lan
 		return Outcome{}, err
 	}
 	out := Outcome{Replies: res.Replies, Effects: res.Effects}
-	c := Commit{Key: key, Expect: ver, Forget: res.Has(engine.EffectForget), Now: now}
+	c := Commit{Key: key, Expect: ver, Done: t.UpdateID, Forget: res.Has(engine.EffectForget), Now: now}
 	if res.Session.Active() { // exit, forget, or nothing begun: keep no record
 		plain, err := json.Marshal(res.Session)
 		if err != nil {
@@ -142,6 +212,11 @@ func (s *Service) turn(ctx context.Context, key SessionKey, in engine.Input, lan
 		c.Audit = append(c.Audit, AuditEntry{Time: now, Actor: "system", Action: "case created", Ref: out.Case.Ref, To: StatusQueued})
 		for i := range out.Replies {
 			out.Replies[i].Fill(string(out.Case.Ref), out.Case.Code)
+		}
+	}
+	if t.Deliver != nil {
+		if c.Outbox, err = t.Deliver(&out); err != nil {
+			return Outcome{}, fmt.Errorf("deliver: %w", err)
 		}
 	}
 	if _, err := s.store.Commit(ctx, c); errors.Is(err, ErrNotCompacted) {
