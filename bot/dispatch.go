@@ -139,7 +139,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		if d.AutoClear > 0 && !d.now().Before(nextSweep) {
 			d.sweepClears(ctx)
-			nextSweep = d.now().Add(ClearSweep)
+			nextSweep = d.now().Add(min(ClearSweep, d.AutoClear))
 		}
 		chats, err := d.Store.PendingChats(ctx, intake.MaxBatch)
 		if err != nil {

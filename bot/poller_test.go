@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -468,5 +469,44 @@ func TestUpdateChat(t *testing.T) {
 		if chat != tc.chat || ok != tc.ok {
 			t.Errorf("%s: updateChat = %d, %v; want %d, %v", tc.name, chat, ok, tc.chat, tc.ok)
 		}
+	}
+}
+
+// TestPollerDeadLettersUndecodableUpdates: an update that does not decode is kept as a dead
+// letter (sealed), the rest of its batch is stored, and the offset moves past the batch.
+func TestPollerDeadLettersUndecodableUpdates(t *testing.T) {
+	st, _ := openStore(t)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			fmt.Fprint(w, `{"ok":true,"result":[{"update_id":5,"message":"not an object"},`+
+				`{"update_id":6,"message":{"message_id":1,"date":1700000000,"text":"hi","chat":{"id":42,"type":"private"}}}]}`)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+		fmt.Fprint(w, `{"ok":true,"result":[]}`)
+	}))
+	defer srv.Close()
+	var dead []string
+	var mu sync.Mutex
+	p := &Poller{APIURL: srv.URL, Token: "1:x", Store: st, Seal: testSeal, ChatKey: testChatKey, Timeout: testTimeout, Logger: quietLogger(),
+		DeadLetter: func(_ context.Context, source, reason string, raw []byte) error {
+			mu.Lock()
+			defer mu.Unlock()
+			dead = append(dead, source+"/"+reason+"/"+string(raw))
+			return nil
+		}}
+	stop := start(t, p)
+	waitFor(t, "offset 7", offsetIs(t, st, 7))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dead) != 1 || !strings.HasPrefix(dead[0], `poll/json/{"update_id":5`) {
+		t.Fatalf("dead letters %q, want update 5 from the poll", dead)
+	}
+	if got := drain(t, st, testChatKey(42)); len(got) != 1 || got[0].ID != 6 {
+		t.Fatalf("stored %v, want update 6", got)
 	}
 }

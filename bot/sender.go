@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -367,6 +368,15 @@ func (s *Sender) sendAll(ctx context.Context, client *tgbot.Bot, msgs []intake.O
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			defer func() {
+				if r := recover(); r != nil {
+					// A bug must not take the bot down: the message is retried later. Never the
+					// panic value, which may quote a message.
+					log := s.logger().With("outbox_id", string(m.ID))
+					log.Error("send panicked", "alert", true, "stack", string(debug.Stack()))
+					s.settle(ctx, log, m, outcomeRetry, s.now().Add(s.retryDelay(m.Attempts)))
+				}
+			}()
 			if s.send(ctx, client, m) == outcomeUnauthorized {
 				mu.Lock()
 				unauthorized = true

@@ -72,6 +72,17 @@ const (
 	MsgExitPartial   MsgID = "exit_partial"   // the /exit line when older messages could not be deleted; neutral
 )
 
+// Descriptions of the commands in Telegram's command menu (setMyCommands): at most
+// MaxCommandDescription characters each.
+const (
+	MsgMenuStart    MsgID = "menu_start"
+	MsgMenuExit     MsgID = "menu_exit"
+	MsgMenuBack     MsgID = "menu_back"
+	MsgMenuLanguage MsgID = "menu_language"
+	MsgMenuForget   MsgID = "menu_forget"
+	MsgMenuHelp     MsgID = "menu_help"
+)
+
 // Governorate names (see [Governorates] and [GovernorateMsg]).
 const (
 	MsgGovAnbar        MsgID = "gov_anbar"
@@ -122,6 +133,7 @@ var msgIDs = []MsgID{
 	MsgHelp, MsgExitDone, MsgForgetConfirm, MsgForgetDone, MsgForgetCancelled,
 	MsgSessionDone, MsgStaleButton, MsgErrorGeneric,
 	MsgFloodNotice, MsgNotText, MsgGroupRefused, MsgEditedIgnored, MsgExitPartial,
+	MsgMenuStart, MsgMenuExit, MsgMenuBack, MsgMenuLanguage, MsgMenuForget, MsgMenuHelp,
 	MsgGovAnbar, MsgGovBabil, MsgGovBaghdad, MsgGovBasra, MsgGovDhiQar, MsgGovDiyala, MsgGovDuhok,
 	MsgGovErbil, MsgGovKarbala, MsgGovKirkuk, MsgGovMaysan, MsgGovMuthanna, MsgGovNajaf, MsgGovNineveh,
 	MsgGovQadisiyah, MsgGovSalahAlDin, MsgGovSulaymaniyah, MsgGovWasit, MsgGovOutsideIraq,

@@ -19,11 +19,13 @@ import (
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
 
 	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/vault"
+	"github.com/penahbot/penah/locales"
 )
 
 // Defaults of `penah serve`.
@@ -51,8 +53,9 @@ type serveConfig struct {
 	logLevel                       slog.Level
 	pollTimeout                    time.Duration
 	retryInitial                   time.Duration
-	ready                          func(addr string) // tests: called once serving, with the webhook's address
-	telegramNow                    func() time.Time  // tests: Telegram's clock, for its 48 h delete window
+	ready                          func(addr string)               // tests: called once serving, with the webhook's address
+	telegramNow                    func() time.Time                // tests: Telegram's clock, for its 48 h delete window
+	wrapStore                      func(intake.Store) intake.Store // tests: fault injection around the edge's store
 	getenv                         env
 	stderr                         io.Writer
 	listener                       net.Listener
@@ -157,6 +160,14 @@ func serve(ctx context.Context, c *serveConfig) error {
 	if err := checkTelegram(sctx, c); err != nil {
 		return err
 	}
+	if err := setCommands(sctx, c, svc.cat); err != nil {
+		// The menu is a convenience: typed commands work without it.
+		log.Warn("setting the command menu failed", "err", err)
+	}
+	store := svc.store
+	if c.wrapStore != nil {
+		store = c.wrapStore(store)
+	}
 
 	kr := svc.vault.Keyring()
 	sealUpdate := func(id int64, raw []byte) ([]byte, error) {
@@ -174,7 +185,7 @@ func serve(ctx context.Context, c *serveConfig) error {
 	chatKey := func(chat int64) intake.SessionKey {
 		return intake.SessionKey(svc.vault.Index(chatDomain, strconv.FormatInt(chat, 10)))
 	}
-	deadLetter := bot.NewDeadLetterFunc(svc.store, func(id string, raw []byte) ([]byte, error) {
+	deadLetter := bot.NewDeadLetterFunc(store, func(id string, raw []byte) ([]byte, error) {
 		return kr.SealSecret(seal.PurposeSession, "dead:"+id, raw)
 	}, nil)
 	owner := make([]byte, 12)
@@ -183,12 +194,12 @@ func serve(ctx context.Context, c *serveConfig) error {
 	}
 
 	sender := &bot.Sender{
-		APIURL: c.api, Token: c.token, Store: svc.store, Open: openOut, Tracker: svc.store,
+		APIURL: c.api, Token: c.token, Store: store, Open: openOut, Tracker: store,
 		Rate: c.rate, Pacing: c.pacing, RetryInitial: c.retryInitial, Logger: log, TelegramNow: c.telegramNow,
 		Blocked: func(chat intake.SessionKey) { log.Info("person blocked the bot", "chat", string(chat)) },
 	}
 	disp := &bot.Dispatcher{
-		Store: svc.store, Service: svc.svc, Catalog: svc.cat, Open: openUpdate, SealOut: sealOut, OpenOut: openOut,
+		Store: store, Service: svc.svc, Catalog: svc.cat, Open: openUpdate, SealOut: sealOut, OpenOut: openOut,
 		Owner: hex.EncodeToString(owner), Wake: sender.Wake, Workers: c.workers, FloodLimit: c.floodLimit,
 		AutoClear: c.autoClear, Logger: log,
 	}
@@ -225,7 +236,7 @@ func serve(ctx context.Context, c *serveConfig) error {
 	}
 	intakeDone := make(chan struct{})
 	if c.webhook != "" {
-		hook := &bot.Webhook{Secret: c.secret, Store: svc.store, Seal: sealUpdate, ChatKey: chatKey, DeadLetter: deadLetter, Stored: disp.Notify, Logger: log}
+		hook := &bot.Webhook{Secret: c.secret, Store: store, Seal: sealUpdate, ChatKey: chatKey, DeadLetter: deadLetter, Stored: disp.Notify, Logger: log}
 		ln := c.listener
 		if ln == nil {
 			if ln, err = net.Listen("tcp", c.listen); err != nil {
@@ -258,7 +269,7 @@ func serve(ctx context.Context, c *serveConfig) error {
 		if err := deleteWebhook(sctx, c); err != nil {
 			return abort(err)
 		}
-		poller := &bot.Poller{APIURL: c.api, Token: c.token, Store: svc.store, Seal: sealUpdate, ChatKey: chatKey, DeadLetter: deadLetter, Stored: disp.Notify, Timeout: c.pollTimeout, Logger: log}
+		poller := &bot.Poller{APIURL: c.api, Token: c.token, Store: store, Seal: sealUpdate, ChatKey: chatKey, DeadLetter: deadLetter, Stored: disp.Notify, Timeout: c.pollTimeout, Logger: log}
 		goRun("poller", func() error { defer close(intakeDone); return poller.Run(intakeCtx) })
 		log.Info("serving", "mode", "polling")
 		if c.ready != nil {
@@ -277,7 +288,7 @@ func serve(ctx context.Context, c *serveConfig) error {
 	<-intakeDone
 	stopDispatch()
 	<-dispatchDone
-	flushOutbox(svc.store, c.shutdown, sendDone, log)
+	flushOutbox(store, c.shutdown, sendDone, log)
 	stopSend()
 	wg.Wait()
 	if runErr == nil {
@@ -344,6 +355,37 @@ func setWebhook(ctx context.Context, c *serveConfig) error {
 	}
 	if _, err := client.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: c.webhook, SecretToken: c.secret, AllowedUpdates: bot.AllowedUpdates}); err != nil {
 		return fmt.Errorf("setWebhook failed: %s", errClass(err))
+	}
+	return nil
+}
+
+// commandMenus are the languages of Telegram's command menu: setMyCommands takes a two-letter
+// ISO 639-1 code, so Kurmanji is "ku" and Sorani (ISO 639-3 ckb, no two-letter code) sees the
+// default menu, in English, until Telegram offers one.
+var commandMenus = []struct {
+	code string // "" is the default menu
+	lang locales.Lang
+}{{"", locales.EN}, {"ar", locales.AR}, {"ku", locales.KMR}}
+
+// setCommands fills Telegram's command menu in each language it can hold.
+func setCommands(ctx context.Context, c *serveConfig, cat *locales.Catalog) error {
+	client, err := telegramClient(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	cmds := []struct {
+		name string
+		msg  locales.MsgID
+	}{{"start", locales.MsgMenuStart}, {"back", locales.MsgMenuBack}, {"language", locales.MsgMenuLanguage},
+		{"help", locales.MsgMenuHelp}, {"forget", locales.MsgMenuForget}, {"exit", locales.MsgMenuExit}}
+	for _, m := range commandMenus {
+		var list []models.BotCommand
+		for _, cmd := range cmds {
+			list = append(list, models.BotCommand{Command: cmd.name, Description: cat.T(m.lang, cmd.msg, nil)})
+		}
+		if _, err := client.SetMyCommands(ctx, &tgbot.SetMyCommandsParams{Commands: list, LanguageCode: m.code}); err != nil {
+			return fmt.Errorf("setMyCommands %q: %s", m.code, errClass(err))
+		}
 	}
 	return nil
 }

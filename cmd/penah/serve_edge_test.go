@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/bot/telegramtest"
+	"github.com/penahbot/penah/internal/intake"
 )
 
 // waitMessages waits until the bot has sent n messages to the person's chat.
@@ -437,5 +439,76 @@ func TestServeFailsFast(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), fake.Token()) {
 			t.Errorf("%s: the error quotes the token", tc.name)
 		}
+	}
+}
+
+// panickyStore makes the next TrackMessages panic once armed: a stand-in for any bug inside a
+// turn (the dispatcher tracks the person's message before the turn).
+type panickyStore struct {
+	intake.Store
+	armed atomic.Bool
+}
+
+func (p *panickyStore) TrackMessages(ctx context.Context, chat intake.SessionKey, msgs []intake.TrackedMessage) error {
+	if p.armed.CompareAndSwap(true, false) {
+		panic("test: a bug inside the turn")
+	}
+	return p.Store.TrackMessages(ctx, chat, msgs)
+}
+
+// TestServePanicBecomesApology: a panic inside a turn becomes the localized "something went
+// wrong, your answers are safe" and an alert; serve keeps running and the next message works.
+func TestServePanicBecomesApology(t *testing.T) {
+	fake := telegramtest.New(t)
+	ps := &panickyStore{}
+	r := startServeWith(t, fake, rigOptions{}, func(c *serveConfig) {
+		c.wrapStore = func(s intake.Store) intake.Store { ps.Store = s; return ps }
+	})
+	p := fake.User(1201, telegramtest.WithLanguageCode("ar"))
+	ps.armed.Store(true)
+	p.SendText("/start")
+	ms := waitMessages(t, fake, 1201, 1)
+	if !strings.Contains(ms[0].Text, "حدث خطأ من جهتنا") {
+		t.Fatalf("after a panic the person got %q, want the Arabic apology", ms[0].Text)
+	}
+	p.SendText("/start")
+	ms = waitMessages(t, fake, 1201, 2)
+	if !strings.Contains(ms[1].Text, "Please choose your language") {
+		t.Errorf("after the panic, /start got %q, want the language picker", ms[1].Text)
+	}
+	logs := r.logs.String()
+	if !strings.Contains(logs, "turn panicked") || !strings.Contains(logs, "alert=true") {
+		t.Errorf("no alert logged for the panic:\n%s", logs)
+	}
+	if strings.Contains(logs, "a bug inside the turn") {
+		t.Error("the panic value was logged; it may quote what a person typed")
+	}
+}
+
+// TestServeAutoClear: with --auto-clear, a finished conversation's messages are deleted after
+// the delay, leaving nothing; the command menu is set in three languages.
+func TestServeAutoClear(t *testing.T) {
+	fake := telegramtest.New(t)
+	startServe(t, fake, rigOptions{args: []string{"--auto-clear", "300ms"}})
+	p := fake.User(1301, telegramtest.WithLanguageCode("en"))
+	p.SendText("/start")
+	waitMessages(t, fake, 1301, 1)
+	pressLast(t, p, "English")
+	waitMessages(t, fake, 1301, 2)
+	pressLast(t, p, "Not now") // "is it safe to talk?" → no: the flow ends
+	waitMessages(t, fake, 1301, 3)
+	waitFor(t, "the automatic clear", 10*time.Second, func() bool { return len(fake.Visible(1301)) == 0 })
+	// The person's /start and the bot's three messages (presses are not messages), all deleted.
+	if n := len(fake.Transcript(1301)); n != 4 {
+		t.Errorf("transcript has %d messages, want 4, all deleted", n)
+	}
+	for _, code := range []string{"", "ar", "ku"} {
+		cmds := fake.Commands("default", code)
+		if len(cmds) != 6 || cmds[0].Command != "start" {
+			t.Errorf("command menu %q: %+v", code, cmds)
+		}
+	}
+	if d := fake.Commands("default", "ar"); len(d) > 0 && d[0].Description != "البدء أو البدء من جديد" {
+		t.Errorf("Arabic menu: %q", d[0].Description)
 	}
 }

@@ -484,3 +484,33 @@ func TestForgetWithoutConversationAndLanguageAfterEnd(t *testing.T) {
 		t.Fatalf("after the end, a language change says the conversation is over: %+v %q", d.s, d.lastText())
 	}
 }
+
+// TestDoubleTapIsIgnored: the same button pressed again on a message that is no longer current,
+// within DoubleTapWindow, changes nothing and says nothing; after the window, or another old
+// button, gets the stale notice.
+func TestDoubleTapIsIgnored(t *testing.T) {
+	d := newDriver(t, compileMini(t, "1"))
+	d.text("/start")
+	picker := d.last
+	d.press("English")
+	afterLang, question := d.s, d.last
+	d.last = picker
+	res := d.press("English") // the picker's button again, one second later
+	if len(res.Replies) != 0 || d.s.State != afterLang.State || d.s.Lang != afterLang.Lang {
+		t.Fatalf("a double tap on the picker: %d replies, state %q", len(res.Replies), d.s.State)
+	}
+	d.last = question
+	d.press("Yes")
+	state := d.s.State
+	d.last = question
+	res = d.press("Yes") // a double tap on a choice
+	if len(res.Replies) != 0 || d.s.State != state {
+		t.Fatalf("a double tap on a choice: %d replies, state %q (want %q)", len(res.Replies), d.s.State, state)
+	}
+	d.now = d.now.Add(DoubleTapWindow)
+	d.last = question
+	res = d.press("Yes") // the same old button, after the window: a stale press
+	if len(res.Replies) != 1 || !strings.Contains(res.Replies[0].Text, "earlier message") || d.s.State != state {
+		t.Fatalf("an old button after the window: %+v, state %q", res.Replies, d.s.State)
+	}
+}
