@@ -18,10 +18,11 @@ import (
 const (
 	// DispatchWorkers is the default number of chats worked on at once (each chat by one worker).
 	DispatchWorkers = 32
-	// LeaseTTL is how long a replica holds a chat's lease without renewing it. A worker renews it
-	// before each update once a third of it has passed, so only a replica that stalls this long
-	// can lose a chat to another; even then Commit.Done makes each update's effects happen once.
-	LeaseTTL = 30 * time.Second
+	// LeaseTTL is how long a replica holds a lease without renewing it. A holder renews it once a
+	// third of it has passed, so only a replica that stalls this long can lose a chat to another
+	// (even then Commit.Done makes each update's effects happen once); a replica that dies holds
+	// its chats this long at most.
+	LeaseTTL = 10 * time.Second
 	// DispatchIdle is how long the dispatcher waits for a wake-up before it asks the inbox again.
 	DispatchIdle = 250 * time.Millisecond
 	// TurnTimeout bounds one turn, including its commit. A turn in flight at shutdown is finished

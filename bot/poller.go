@@ -98,6 +98,10 @@ type Poller struct {
 	Stored func()
 	// DeadLetter, if set, keeps an update that cannot be decoded.
 	DeadLetter DeadLetterFunc
+	// Leases and Owner, if set, make this poller poll only while it holds the poller lease:
+	// Telegram allows one getUpdates consumer per bot, so other replicas stand by.
+	Leases intake.Leases
+	Owner  string
 }
 
 // pollEnvelope is the Bot API's answer.
@@ -138,10 +142,25 @@ func (p *Poller) Run(ctx context.Context) error {
 		return fmt.Errorf("poller: reading offset: %w", err)
 	}
 	log.Info("polling", "offset", offset)
+	lease := &singleton{leases: p.Leases, key: PollerLease, owner: p.Owner}
+	defer lease.release()
 	failures := 0
 	for {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if ok, err := lease.hold(ctx); !ok {
+			if err != nil && ctx.Err() == nil {
+				log.Warn("poller lease failed", "err", err)
+			}
+			if p.sleep(ctx, LeaseTTL/3) != nil {
+				return nil
+			}
+			// Another replica may have moved the offset meanwhile.
+			if o, err := p.Store.Offset(ctx); err == nil && o > offset {
+				offset = o
+			}
+			continue
 		}
 		batch, err := p.getUpdates(ctx, offset)
 		if err != nil {

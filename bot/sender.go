@@ -57,6 +57,13 @@ const (
 	MethodClearChat = "clearChat"
 )
 
+// Keys of the replica-wide leases (the store's lease keys are otherwise chats' blind indexes,
+// which never start with "~").
+const (
+	SenderLease intake.SessionKey = "~sender"
+	PollerLease intake.SessionKey = "~poller"
+)
+
 // Telegram's limits on deleting messages.
 const (
 	// DeleteWindow is how long after sending a message a bot may delete it in a private chat.
@@ -201,6 +208,10 @@ type Sender struct {
 	Open func(id intake.OutboxID, sealed []byte) ([]byte, error)
 	// Blocked, if set, is called after the messages of a chat that answered 403 were dropped.
 	Blocked func(chat intake.SessionKey)
+	// Leases and Owner, if set, make this sender run only while it holds the outbox lease, so
+	// with several replicas one of them sends and the global rate holds for the bot as a whole.
+	Leases intake.Leases
+	Owner  string
 	// Tracker, if set, remembers the id of every message sent, and serves clearChat (DESIGN.md
 	// §6, quick exit). Without it clearChat only sends its line.
 	Tracker intake.Tracker
@@ -293,9 +304,20 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	log.Info("sending", "rate", s.rate(), "pacing", s.pacing())
+	lease := &singleton{leases: s.Leases, key: SenderLease, owner: s.Owner}
+	defer lease.release()
 	for {
 		if ctx.Err() != nil {
 			return nil
+		}
+		if ok, err := lease.hold(ctx); !ok {
+			if err != nil && ctx.Err() == nil {
+				log.Warn("outbox lease failed", "err", err)
+			}
+			if s.sleep(ctx, LeaseTTL/3) != nil {
+				return nil
+			}
+			continue
 		}
 		now := s.now()
 		msgs, err := s.Store.DueMessages(ctx, now, s.batch())

@@ -24,6 +24,7 @@ import (
 	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/store/boltstore"
 	"github.com/penahbot/penah/internal/vault"
 	"github.com/penahbot/penah/locales"
 )
@@ -188,19 +189,20 @@ func serve(ctx context.Context, c *serveConfig) error {
 	deadLetter := bot.NewDeadLetterFunc(store, func(id string, raw []byte) ([]byte, error) {
 		return kr.SealSecret(seal.PurposeSession, "dead:"+id, raw)
 	}, nil)
-	owner := make([]byte, 12)
-	if _, err := rand.Read(owner); err != nil {
+	owner, err := leaseOwner(store)
+	if err != nil {
 		return err
 	}
 
 	sender := &bot.Sender{
 		APIURL: c.api, Token: c.token, Store: store, Open: openOut, Tracker: store,
 		Rate: c.rate, Pacing: c.pacing, RetryInitial: c.retryInitial, Logger: log, TelegramNow: c.telegramNow,
+		Leases: store, Owner: owner,
 		Blocked: func(chat intake.SessionKey) { log.Info("person blocked the bot", "chat", string(chat)) },
 	}
 	disp := &bot.Dispatcher{
 		Store: store, Service: svc.svc, Catalog: svc.cat, Open: openUpdate, SealOut: sealOut, OpenOut: openOut,
-		Owner: hex.EncodeToString(owner), Wake: sender.Wake, Workers: c.workers, FloodLimit: c.floodLimit,
+		Owner: owner, Wake: sender.Wake, Workers: c.workers, FloodLimit: c.floodLimit,
 		AutoClear: c.autoClear, Logger: log,
 	}
 
@@ -269,7 +271,7 @@ func serve(ctx context.Context, c *serveConfig) error {
 		if err := deleteWebhook(sctx, c); err != nil {
 			return abort(err)
 		}
-		poller := &bot.Poller{APIURL: c.api, Token: c.token, Store: store, Seal: sealUpdate, ChatKey: chatKey, DeadLetter: deadLetter, Stored: disp.Notify, Timeout: c.pollTimeout, Logger: log}
+		poller := &bot.Poller{APIURL: c.api, Token: c.token, Store: store, Seal: sealUpdate, ChatKey: chatKey, DeadLetter: deadLetter, Stored: disp.Notify, Timeout: c.pollTimeout, Logger: log, Leases: store, Owner: owner}
 		goRun("poller", func() error { defer close(intakeDone); return poller.Run(intakeCtx) })
 		log.Info("serving", "mode", "polling")
 		if c.ready != nil {
@@ -299,6 +301,20 @@ func serve(ctx context.Context, c *serveConfig) error {
 	}
 	log.Info("stopped")
 	return runErr
+}
+
+// leaseOwner names this process in leases. A bbolt file is opened by one process at a time, so
+// any lease found in it was left by a process that died: a fixed owner takes it back at once
+// after a restart. With Redis, replicas share the store, and each gets a random owner.
+func leaseOwner(store intake.Store) (string, error) {
+	if _, ok := store.(*boltstore.Store); ok {
+		return "bolt-single-process", nil
+	}
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // flushOutbox lets the sender run until nothing is due or the timeout passes.
