@@ -1,7 +1,15 @@
-// Package bot will be the Telegram edge (issue 5): an inbox that acknowledges an update only once
-// it is durable, per-chat ordered dispatch into intake.Service, HTML rendering of engine replies
-// and a rate-limited outbox, on github.com/go-telegram/bot. So far it holds the rendering of
-// engine replies (render.go), Penah's own getUpdates loop (poller.go), the rate-limited outbox
-// sender (sender.go) and, in bot/telegramtest, the fake Bot API server; `penah serve` does not exist yet, and the conversation core is driven
-// today by `penah chat`.
+// Package bot is the Telegram edge (DESIGN.md §3, issue 5), on github.com/go-telegram/bot's API
+// client and models. Its parts, wired together by `penah serve` (cmd/penah/serve.go):
+//
+//   - Poller (poller.go) and Webhook (webhook.go) write each update, sealed, to the durable inbox
+//     before Telegram learns it arrived; unreadable bodies become dead letters.
+//   - Dispatcher (dispatch.go, deliver.go) takes each chat's pending updates in order, one worker
+//     per chat under a lease, and runs them through intake.Service; a turn's replies become
+//     sealed outbox requests (OutboundRequest) committed with the turn. Declined media, edits,
+//     groups and the flood limit are answered here, without a turn.
+//   - Sender (sender.go) sends the outbox within Telegram's limits and serves clearChat, the
+//     deletion of a conversation's tracked messages behind /exit, /forget and auto-clear.
+//   - Render (render.go) turns engine replies into escaped HTML messages.
+//
+// bot/telegramtest is the in-process fake Bot API server the tests run against.
 package bot
