@@ -16,6 +16,7 @@ import (
 	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/bot/telegramtest"
 	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/store/redisstore/redistest"
 )
 
 // waitMessages waits until the bot has sent n messages to the person's chat.
@@ -511,4 +512,62 @@ func TestServeAutoClear(t *testing.T) {
 	if d := fake.Commands("default", "ar"); len(d) > 0 && d[0].Description != "البدء أو البدء من جديد" {
 		t.Errorf("Arabic menu: %q", d[0].Description)
 	}
+}
+
+// TestServeOnRedis: the same intake through serve with the Redis store (a real redis-server),
+// in Kurmanji and Arabic, and in webhook mode.
+func TestServeOnRedis(t *testing.T) {
+	url, stop, _ := redistest.Start(t)
+	defer stop()
+	fake := telegramtest.New(t)
+	r := startServe(t, fake, rigOptions{webhook: true, args: []string{"--store", url}})
+	var wg sync.WaitGroup
+	for i, name := range []string{"kmr-sexual-violence-medical.txt", "ar-immediate-danger.txt"} {
+		hint, steps := readGolden(t, name)
+		p := fake.User(int64(1400+i), telegramtest.WithLanguageCode(hint))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Run(name, func(t *testing.T) { playGolden(t, fake, p, steps) })
+		}()
+	}
+	wg.Wait()
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmdEnv(t, map[string]string{"PENAH_STORE": url}, "cases", "list", "--data", r.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, "queued"); n != 2 {
+		t.Errorf("want 2 queued cases in Redis, got:\n%s", out)
+	}
+}
+
+// TestServeCommandsParsedByPenah: "/start@botname" and a command after a right-to-left mark are
+// recognised (go-telegram/bot's own matching misses both).
+func TestServeCommandsParsedByPenah(t *testing.T) {
+	fake := telegramtest.New(t)
+	startServe(t, fake, rigOptions{})
+	p := fake.User(1501, telegramtest.WithLanguageCode("ar"))
+	p.SendText("/start@" + fake.Bot().Username)
+	ms := waitMessages(t, fake, 1501, 1)
+	if !strings.Contains(ms[0].Text, "الرجاء اختيار لغتك") {
+		t.Fatalf("/start@bot: %q", ms[0].Text)
+	}
+	pressLast(t, p, "العربية")
+	waitMessages(t, fake, 1501, 2)
+	p.SendText("\u200F/help")
+	ms = waitMessages(t, fake, 1501, 3)
+	if !strings.Contains(ms[2].Text, "يمكنك كتابة هذه الأوامر") {
+		t.Errorf("RLM + /help: %q", ms[2].Text)
+	}
+}
+
+// runCmdEnv is runCmd with environment variables.
+func runCmdEnv(t *testing.T, vars map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), err
 }
