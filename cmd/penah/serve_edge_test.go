@@ -571,3 +571,34 @@ func runCmdEnv(t *testing.T, vars map[string]string, args ...string) (string, st
 	err := run(context.Background(), args, func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errb)
 	return out.String(), errb.String(), err
 }
+
+// TestServeForget: /forget after a submission asks first; confirmed, it withdraws and shreds the
+// case and clears the chat, leaving only the confirmation.
+func TestServeForget(t *testing.T) {
+	fake := telegramtest.New(t)
+	r := startServe(t, fake, rigOptions{})
+	_, steps := readGolden(t, "en-skip-everything.txt")
+	p := fake.User(1601, telegramtest.WithLanguageCode("en"))
+	playGolden(t, fake, p, steps)
+	n := len(fake.BotMessages(1601))
+	p.SendText("/forget")
+	ms := waitMessages(t, fake, 1601, n+1)
+	if !strings.Contains(ms[n].Text, "cannot be undone") {
+		t.Fatalf("/forget did not ask first: %q", ms[n].Text)
+	}
+	pressLast(t, p, "Yes, erase everything")
+	waitFor(t, "the clear", 10*time.Second, func() bool { v := fake.Visible(1601); return len(v) == 1 && v[0].FromBot })
+	if got := fake.Visible(1601)[0].Text; got != "Everything you told us here has been erased." {
+		t.Errorf("left %q", got)
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, "", "cases", "list", "--data", r.data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "withdrawn") || strings.Contains(out, "queued") {
+		t.Errorf("after /forget the case is not withdrawn:\n%s", out)
+	}
+}
