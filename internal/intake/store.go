@@ -396,3 +396,29 @@ type DeadLetters interface {
 	// DeadLetters returns up to limit dead letters, oldest first (by Received, then ID).
 	DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error)
 }
+
+// Directory holds the officer side's configuration (teams, officers, invites): small sealed
+// records by name, each with a compare-and-set version. Names are ASCII, at most
+// MaxDirNameBytes, in families by prefix ("team:", "officer:", "invite:" …); the store does not
+// interpret them. Directories are small (hundreds of records), so listing returns them all.
+type Directory interface {
+	// DirRecord returns a record and its version, or nil and version 0 when there is none.
+	DirRecord(ctx context.Context, name string) ([]byte, Version, error)
+	// PutDirRecord writes a record if its stored version is still expect (0: it must not exist)
+	// and returns the new version (expect+1); otherwise ErrConflict and nothing is written.
+	PutDirRecord(ctx context.Context, name string, sealed []byte, expect Version) (Version, error)
+	// DeleteDirRecord removes a record if its version is expect (ErrConflict otherwise; deleting
+	// an absent record with expect 0 is not an error).
+	DeleteDirRecord(ctx context.Context, name string, expect Version) error
+	// TakeDirRecord reads and deletes a record in one step (single-use invites): of two callers
+	// at once, one gets the record and the other nil. Absent: nil, nil.
+	TakeDirRecord(ctx context.Context, name string) ([]byte, error)
+	// DirRecordNames lists the names that start with prefix, sorted.
+	DirRecordNames(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Limits of directory records.
+const (
+	MaxDirNameBytes   = 200
+	MaxDirRecordBytes = 64 << 10
+)
