@@ -104,7 +104,10 @@ func openCoreWith(ctx context.Context, data, storeSpec string, getenv env, dev b
 		return nil, err
 	}
 	c := &core{data: data, store: store, vault: v}
-	if created {
+	_, hasTeam := v.Team(vault.DefaultTeam)
+	// A development key set is also completed when an earlier start was killed half way (master
+	// key written, escrow or team key not yet): otherwise every submission would fail.
+	if created || (dev && (v.Escrow() == nil || !hasTeam)) {
 		if err := initKeys(ctx, c, []byte(devPassphrase), filepath.Join(data, escrowFile), seal.DefaultArgon2); err != nil {
 			store.Close()
 			return nil, err
@@ -115,8 +118,24 @@ func openCoreWith(ctx context.Context, data, storeSpec string, getenv env, dev b
 }
 
 // initKeys creates the escrow key pair (its private half written passphrase-wrapped to
-// escrowPath, for the admin to move offline) and the default team's key.
+// escrowPath, for the admin to move offline) and the default team's key. Each step is skipped
+// when already done, so a run interrupted half way can be completed by running it again.
 func initKeys(ctx context.Context, c *core, passphrase []byte, escrowPath string, params seal.Argon2Params) error {
+	if c.vault.Escrow() == nil {
+		if err := initEscrow(ctx, c, passphrase, escrowPath, params); err != nil {
+			return err
+		}
+	}
+	if _, ok := c.vault.Team(vault.DefaultTeam); !ok {
+		if _, err := c.vault.AddTeamKey(ctx, vault.DefaultTeam, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// initEscrow creates the escrow key pair and stores its public half.
+func initEscrow(ctx context.Context, c *core, passphrase []byte, escrowPath string, params seal.Argon2Params) error {
 	escrow, err := seal.GenerateIdentity()
 	if err != nil {
 		return err
@@ -128,15 +147,7 @@ func initKeys(ctx context.Context, c *core, passphrase []byte, escrowPath string
 	if err := vault.WriteIdentityFile(escrowPath, wrapped); err != nil {
 		return err
 	}
-	if err := c.vault.SetEscrow(ctx, escrow.Recipient()); err != nil {
-		return err
-	}
-	if _, ok := c.vault.Team(vault.DefaultTeam); !ok {
-		if _, err := c.vault.AddTeamKey(ctx, vault.DefaultTeam, false); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.vault.SetEscrow(ctx, escrow.Recipient())
 }
 
 // MaxPassphraseBytes bounds a passphrase read from a file or a terminal.

@@ -77,16 +77,19 @@ func keysInit(ctx context.Context, data, escrowOut, passFile string, getenv env,
 	path := masterKeyPath(data)
 	if getenv(vault.MasterKeyEnv) == "" {
 		if _, err := os.Stat(path); err == nil {
-			return fmt.Errorf("%s exists: keys are already initialised (use `penah keys rotate`)", path)
+			// An earlier run may have stopped after writing the master key: it is kept, and the
+			// rest is completed below unless it is all there.
+			fmt.Fprintf(stdout, "master key: %s (exists)\n", path)
+		} else {
+			m, err := seal.NewMasterKey()
+			if err != nil {
+				return err
+			}
+			if err := vault.WriteMasterKeys(path, m); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "master key: %s (mode 0600; back it up apart from the database)\n", path)
 		}
-		m, err := seal.NewMasterKey()
-		if err != nil {
-			return err
-		}
-		if err := vault.WriteMasterKeys(path, m); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "master key: %s (mode 0600; back it up apart from the database)\n", path)
 	} else {
 		fmt.Fprintf(stdout, "master key: from %s\n", vault.MasterKeyEnv)
 	}
@@ -95,21 +98,25 @@ func keysInit(ctx context.Context, data, escrowOut, passFile string, getenv env,
 		return err
 	}
 	defer c.Close()
-	if c.vault.Escrow() != nil {
-		return errors.New("an escrow key is already set")
+	if _, ok := c.vault.Team(vault.DefaultTeam); c.vault.Escrow() != nil && ok {
+		return errors.New("keys are already initialised (use `penah keys rotate`)")
 	}
 	if escrowOut == "" {
 		escrowOut = filepath.Join(data, escrowFile)
 	}
-	pass, err := readPassphrase(passFile, stdin, stderr, "escrow passphrase (at least 12 characters)", true)
-	if err != nil {
-		return err
+	var pass []byte
+	if c.vault.Escrow() == nil {
+		if pass, err = readPassphrase(passFile, stdin, stderr, "escrow passphrase (at least 12 characters)", true); err != nil {
+			return err
+		}
 	}
 	if err := initKeys(ctx, c, pass, escrowOut, seal.DefaultArgon2); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "escrow recovery file: %s\n", escrowOut)
-	fmt.Fprintln(stdout, "Move the escrow recovery file offline now (and keep its passphrase apart from it), then delete it here.")
+	if pass != nil {
+		fmt.Fprintf(stdout, "escrow recovery file: %s\n", escrowOut)
+		fmt.Fprintln(stdout, "Move the escrow recovery file offline now (and keep its passphrase apart from it), then delete it here.")
+	}
 	fmt.Fprintf(stdout, "team %s: key %s (held by the server, sealed under the master key)\n", vault.DefaultTeam, mustTeam(c.vault, vault.DefaultTeam).Current().ID())
 	return nil
 }

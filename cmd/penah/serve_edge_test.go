@@ -15,8 +15,10 @@ import (
 
 	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/bot/telegramtest"
+	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/redisstore/redistest"
+	"github.com/penahbot/penah/internal/vault"
 )
 
 // waitMessages waits until the bot has sent n messages to the person's chat.
@@ -600,5 +602,31 @@ func TestServeForget(t *testing.T) {
 	}
 	if !strings.Contains(out, "withdrawn") || strings.Contains(out, "queued") {
 		t.Errorf("after /forget the case is not withdrawn:\n%s", out)
+	}
+}
+
+// TestDevKeysCompletedAfterInterruptedStart: a first `--dev` start killed after it wrote the
+// master key but before the escrow and team keys (found by TestServeCrash) is completed by the
+// next start, so submissions work.
+func TestDevKeysCompletedAfterInterruptedStart(t *testing.T) {
+	data := t.TempDir()
+	m, err := seal.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vault.WriteMasterKeys(masterKeyPath(data), m); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	c, err := openCore(context.Background(), data, func(string) string { return "" }, true, &errb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.vault.Team(vault.DefaultTeam); !ok || c.vault.Escrow() == nil {
+		t.Fatalf("the interrupted key set was not completed (team %v, escrow %v)", ok, c.vault.Escrow() != nil)
+	}
+	if !strings.Contains(errb.String(), "created development keys") {
+		t.Errorf("no notice on stderr: %q", errb.String())
 	}
 }
