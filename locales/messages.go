@@ -83,6 +83,42 @@ const (
 	MsgMenuHelp     MsgID = "menu_help"
 )
 
+// The officer side and the relay (issue 6). Officers read them in their first language.
+const (
+	MsgOfficerWelcome   MsgID = "officer_welcome"
+	MsgOfficerHelp      MsgID = "officer_help"
+	MsgDutyOn           MsgID = "duty_on"
+	MsgDutyOff          MsgID = "duty_off"
+	MsgQueueEmpty       MsgID = "queue_empty"
+	MsgMineEmpty        MsgID = "mine_empty"
+	MsgClaimButton      MsgID = "claim_button"
+	MsgCaseNotice       MsgID = "case_notice"
+	MsgClaimedOK        MsgID = "claimed_ok"
+	MsgClaimedByOther   MsgID = "claimed_by_other"
+	MsgNotAllowed       MsgID = "not_allowed"
+	MsgReleasedOK       MsgID = "released_ok"
+	MsgClosedOK         MsgID = "closed_ok"
+	MsgCloseUsage       MsgID = "close_usage"
+	MsgReferOK          MsgID = "refer_ok"
+	MsgReferNoConsent   MsgID = "refer_no_consent"
+	MsgReferUsage       MsgID = "refer_usage"
+	MsgNoteOK           MsgID = "note_ok"
+	MsgRelayFromPerson  MsgID = "relay_from_person"
+	MsgRelayBlocked     MsgID = "relay_blocked"
+	MsgRelayNotOpen     MsgID = "relay_not_open"
+	MsgOfficerFirst     MsgID = "officer_first"
+	MsgOfficerSays      MsgID = "officer_says"
+	MsgStatusWaiting    MsgID = "status_waiting"
+	MsgStatusClaimed    MsgID = "status_claimed"
+	MsgStatusClosed     MsgID = "status_closed"
+	MsgStatusNone       MsgID = "status_none"
+	MsgCaseClosedPerson MsgID = "case_closed_person"
+	MsgInfoButton       MsgID = "info_button"
+	MsgSLAReminder      MsgID = "sla_reminder"
+	MsgSLAEscalated     MsgID = "sla_escalated"
+	MsgIdleReminder     MsgID = "idle_reminder"
+)
+
 // Governorate names (see [Governorates] and [GovernorateMsg]).
 const (
 	MsgGovAnbar        MsgID = "gov_anbar"
@@ -134,6 +170,7 @@ var msgIDs = []MsgID{
 	MsgSessionDone, MsgStaleButton, MsgErrorGeneric,
 	MsgFloodNotice, MsgNotText, MsgGroupRefused, MsgEditedIgnored, MsgExitPartial,
 	MsgMenuStart, MsgMenuExit, MsgMenuBack, MsgMenuLanguage, MsgMenuForget, MsgMenuHelp,
+	MsgOfficerWelcome, MsgOfficerHelp, MsgDutyOn, MsgDutyOff, MsgQueueEmpty, MsgMineEmpty, MsgClaimButton, MsgCaseNotice, MsgClaimedOK, MsgClaimedByOther, MsgNotAllowed, MsgReleasedOK, MsgClosedOK, MsgCloseUsage, MsgReferOK, MsgReferNoConsent, MsgReferUsage, MsgNoteOK, MsgRelayFromPerson, MsgRelayBlocked, MsgRelayNotOpen, MsgOfficerFirst, MsgOfficerSays, MsgStatusWaiting, MsgStatusClaimed, MsgStatusClosed, MsgStatusNone, MsgCaseClosedPerson, MsgInfoButton, MsgSLAReminder, MsgSLAEscalated, MsgIdleReminder,
 	MsgGovAnbar, MsgGovBabil, MsgGovBaghdad, MsgGovBasra, MsgGovDhiQar, MsgGovDiyala, MsgGovDuhok,
 	MsgGovErbil, MsgGovKarbala, MsgGovKirkuk, MsgGovMaysan, MsgGovMuthanna, MsgGovNajaf, MsgGovNineveh,
 	MsgGovQadisiyah, MsgGovSalahAlDin, MsgGovSulaymaniyah, MsgGovWasit, MsgGovOutsideIraq,
@@ -152,6 +189,7 @@ var pluralMsgs = map[MsgID]bool{
 // (MaxButtonLabel).
 var buttonMsgs = []MsgID{
 	MsgBack, MsgSkip, MsgDone, MsgExit, MsgYesSafe, MsgNotNow, MsgForgetYes, MsgCancel, MsgStartAgain,
+	MsgClaimButton, MsgInfoButton,
 }
 
 // MsgIDs returns every MsgID the catalogs hold, in a fixed order.
