@@ -210,8 +210,11 @@ func readIdentity(path, passFile string, stdin io.Reader, stderr io.Writer) (*se
 	return id, nil
 }
 
-// route sends every case to the default team until routing rules exist (issue 6).
-func route(*intake.Case) string { return vault.DefaultTeam }
+// route sends every case to the default team at priority 3 with no SLA until the routing
+// rules and teams are wired in (issue 6).
+func route(*intake.Case) (intake.Route, error) {
+	return intake.Route{Team: vault.DefaultTeam, Priority: 3}, nil
+}
 
 // flowsCore is the opened core with the conversation engine and the service on top of it.
 type flowsCore struct {

@@ -61,6 +61,49 @@ type Case struct {
 	// ClaimedBy is the officer who holds the case, since Claimed.
 	ClaimedBy string    `json:"claimed_by,omitempty"`
 	Claimed   time.Time `json:"claimed,omitzero"`
+
+	// ClaimBy is when the case breaches its claim SLA (Created + the team's SLA for its
+	// priority); Deadline is the scheduler's next look at it (the 50 % reminder, the breach, the
+	// backup escalation). Reminded records that the 50 % reminder went out.
+	ClaimBy  time.Time `json:"claim_by,omitzero"`
+	Reminded bool      `json:"reminded,omitempty"`
+	// Touched is the officer's last action on a claimed case; IdleReminded the last reminder
+	// that nothing was done since.
+	Touched      time.Time `json:"touched,omitzero"`
+	IdleReminded time.Time `json:"idle_reminded,omitzero"`
+	// Outcome is the closing code; Referrals the services the case was referred to.
+	Outcome   string   `json:"outcome,omitempty"`
+	Referrals []string `json:"referrals,omitempty"`
+	// Thread holds the relay messages (both ways) and the officers' notes, each sealed under its
+	// own data key wrapped to the team and the escrow key, as the answers are.
+	Thread []ThreadEntry `json:"thread,omitempty"`
+}
+
+// ThreadEntry is one relay message or note of a case, sealed.
+type ThreadEntry struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from"` // "person" or an officer id
+	Kind string    `json:"kind"` // KindRelay or KindNote
+	// Update is the Telegram update it came from, so a retried update appends it once.
+	Update   int64          `json:"update,omitempty"`
+	Envelope *seal.Envelope `json:"envelope,omitempty"`
+	Sealed   []byte         `json:"sealed,omitempty"`
+}
+
+// Record kinds of a case's thread.
+const (
+	KindRelay = "relay"
+	KindNote  = "note"
+)
+
+// HasUpdate reports whether the thread already holds an entry from update id.
+func (c *Case) HasUpdate(id int64) bool {
+	for _, e := range c.Thread {
+		if id != 0 && e.Update == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Unclaimed reports whether the case waits in its team's queue.
@@ -73,6 +116,7 @@ func (c *Case) Tombstone(reason Status, now time.Time) {
 	c.Code = ""
 	c.Envelope = nil
 	c.Answers = nil
+	c.Thread = nil
 	c.Shredded = now
 }
 

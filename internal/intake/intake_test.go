@@ -101,7 +101,9 @@ func newFixture(t testing.TB, wrap func(intake.Store) intake.Store) *fixture {
 		t.Fatal(err)
 	}
 	fx.vault = v
-	route := func(*intake.Case) string { return vault.DefaultTeam }
+	route := func(*intake.Case) (intake.Route, error) {
+		return intake.Route{Team: vault.DefaultTeam, Priority: 2, SLA: time.Hour}, nil
+	}
 	fx.svc = intake.NewService(engine.New(cat, set, library.Main), store, v, route, cat, clock, slog.New(slog.NewTextHandler(fx.logs, nil)))
 	return fx
 }
@@ -169,6 +171,10 @@ func TestSubmissionCreatesCase(t *testing.T) {
 	}
 	if _, ok := stored.Routing["safe_phone"]; ok {
 		t.Fatal("a sensitive answer is in the routing fields")
+	}
+	// The router's decision: priority, and the SLA as a breach time with a first look at half.
+	if stored.Priority != 2 || stored.ClaimBy.Sub(stored.Created) != time.Hour || stored.Deadline.Sub(stored.Created) != 30*time.Minute {
+		t.Fatalf("routing: priority %d, claim by +%v, deadline +%v", stored.Priority, stored.ClaimBy.Sub(stored.Created), stored.Deadline.Sub(stored.Created))
 	}
 	var got []string
 	for _, e := range body {

@@ -30,9 +30,17 @@ type Sealer interface {
 	OpenCase(ref, team, kind string, env *seal.Envelope, sealed []byte, extra ...*seal.Identity) ([]byte, error)
 }
 
-// Router picks the team a case goes to. Until routing rules exist (issue 6) every case goes to
-// one team.
-type Router func(c *Case) string
+// Route is where a case goes: its team, its priority (1 most urgent … 3) and the time within
+// which it should be claimed (the team's SLA for that priority; 0: none).
+type Route struct {
+	Team     string
+	Priority int
+	SLA      time.Duration
+}
+
+// Router routes a new case from its routing fields and language (internal/routing's rules and the
+// teams' SLAs).
+type Router func(c *Case) (Route, error)
 
 // Service runs turns: load, step, build the case, commit.
 type Service struct {
@@ -242,8 +250,15 @@ func (s *Service) submit(e engine.Effect, now time.Time) (*Case, error) {
 		return nil, err
 	}
 	c, body := newCase(ref, code, e, now)
-	c.Team = s.route(c)
-	c.Priority = 3 // routing rules (issue 6) set priority and SLA deadline
+	r, err := s.route(c)
+	if err != nil {
+		return nil, fmt.Errorf("route: %w", err)
+	}
+	c.Team, c.Priority = r.Team, r.Priority
+	if r.SLA > 0 {
+		// The scheduler looks first at half the SLA (a reminder), then at the breach.
+		c.ClaimBy, c.Deadline = now.Add(r.SLA), now.Add(r.SLA/2)
+	}
 	plain, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
