@@ -147,6 +147,7 @@ type Store interface {
 	KeyRecords
 	Tracker
 	DeadLetters
+	Directory
 	Close() error
 }
 

@@ -33,6 +33,7 @@
 //	                                                   rates, tracked ids, dead letters)
 //	audit         seq → entry (JSON)
 //	keys          name → sealed key record
+//	directory     name → version, sealed record        (teams, officers, invites)
 //	meta          "schema" → layout version; "offset" → getUpdates offset
 //
 // # Expiry
@@ -70,8 +71,10 @@ const MaxPrunePerTx = 100
 // dead_letters, dead_received); they start empty, so moving a file from layout 1 needs no
 // more than creating them. The number went up because a file of layout 2 can hold expiry index
 // entries of kinds layout 1 does not know, and an older Penah must refuse it rather than fail
-// on them later.
-const SchemaVersion = 2
+// on them later. Layout 3 added the directory bucket (teams, officers, invites); it starts empty
+// too. The number went up because an older Penah would not dump it, and `penah store migrate`
+// run with one would silently leave every team and officer behind.
+const SchemaVersion = 3
 
 // ErrLocked is returned when another process has the database open.
 var ErrLocked = errors.New("database is in use by another Penah process")
@@ -110,12 +113,15 @@ var (
 	bucketDeadLetters     = []byte("dead_letters")
 	bucketDeadLetterOrder = []byte("dead_received")
 
+	bucketDirectory = []byte("directory")
+
 	allBuckets = [][]byte{
 		bucketSessions, bucketCases, bucketCaseCreated, bucketCaseQueue, bucketCaseDeadline,
 		bucketCaseLinks, bucketCaseOwner, bucketInbox, bucketInboxChats, bucketDedupe, bucketOutbox,
 		bucketOutboxIDs, bucketOutboxHeads, bucketOutboxChats, bucketLeases, bucketRates,
 		bucketExpiry, bucketAudit, bucketKeys, bucketMeta,
 		bucketTracked, bucketClears, bucketClearDue, bucketDeadLetters, bucketDeadLetterOrder,
+		bucketDirectory,
 	}
 
 	metaSchema = []byte("schema")

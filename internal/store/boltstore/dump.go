@@ -34,7 +34,7 @@ func (s *Store) Dump(ctx context.Context, f func(intake.Record) error) error {
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		now := s.now()
 		for _, dump := range []func(*bolt.Tx, time.Time, func(intake.Record) error) error{
-			dumpKeys, dumpCases, dumpSessions, dumpUpdates, dumpDedupe, dumpOutbox, dumpAudit, dumpOffset,
+			dumpKeys, dumpDir, dumpCases, dumpSessions, dumpUpdates, dumpDedupe, dumpOutbox, dumpAudit, dumpOffset,
 		} {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -54,6 +54,17 @@ func (s *Store) Dump(ctx context.Context, f func(intake.Record) error) error {
 func dumpKeys(tx *bolt.Tx, _ time.Time, f func(intake.Record) error) error {
 	return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
 		return f(intake.Record{Kind: intake.RecordKey, Name: string(k), Data: clone(v)})
+	})
+}
+
+// dumpDir gives the directory records by name, with their versions.
+func dumpDir(tx *bolt.Tx, _ time.Time, f func(intake.Record) error) error {
+	return tx.Bucket(bucketDirectory).ForEach(func(k, v []byte) error {
+		ver, sealed, err := readDir(v)
+		if err != nil {
+			return err
+		}
+		return f(intake.Record{Kind: intake.RecordDir, Name: string(k), Version: ver, Data: clone(sealed)})
 	})
 }
 
@@ -153,7 +164,8 @@ func dumpOffset(tx *bolt.Tx, _ time.Time, f func(intake.Record) error) error {
 // intake.ErrConflict. Audit entries continue the stored chain: one at or below its end must have
 // the stored entry's Hash, the next one must link to that end (Prev), and any other is an
 // intake.ErrConflict. The getUpdates offset is raised, never lowered, as SetOffset does. A pending
-// update is identified by its chat and id. Of several records with one identity in a call, the
+// update is identified by its chat and id. A directory record keeps its Version, so a
+// compare-and-set after the move goes on from it. Of several records with one identity in a call, the
 // last wins. When a restored case replaces a stored one whose sealed body it no longer has (the
 // case was shredded at the source), the file is compacted as after Shred (see ErrNotCompacted).
 func (s *Store) Restore(ctx context.Context, rs []intake.Record) error {
@@ -169,6 +181,8 @@ func (s *Store) Restore(ctx context.Context, rs []intake.Record) error {
 			switch r.Kind {
 			case intake.RecordKey:
 				err = tx.Bucket(bucketKeys).Put([]byte(r.Name), append([]byte{}, r.Data...))
+			case intake.RecordDir:
+				err = tx.Bucket(bucketDirectory).Put([]byte(r.Name), encodeDir(r.Version, r.Data))
 			case intake.RecordCase:
 				var body bool
 				body, err = restoreCase(tx, r)
@@ -209,6 +223,15 @@ func validateRecords(rs []intake.Record) error {
 		var bad string
 		switch r.Kind {
 		case intake.RecordKey:
+		case intake.RecordDir:
+			switch {
+			case r.Version == 0:
+				bad = "a directory record at version 0"
+			case checkDirName(r.Name) != nil:
+				bad = errDirName.Error()
+			case checkDirRecord(r.Data) != nil:
+				bad = errDirSize.Error()
+			}
 		case intake.RecordCase:
 			switch {
 			case r.Case == nil:

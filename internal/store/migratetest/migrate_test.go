@@ -104,6 +104,24 @@ func sameBehaviour(t *testing.T, src, dst storetest.DumpStore) {
 			t.Fatalf("due message %d: target %+v, source %+v", i, b[i], a[i])
 		}
 	}
+	// The directory: the same names, bytes and versions, and compare-and-set goes on from them.
+	names, err := src.DirRecordNames(ctx, "")
+	if err != nil || len(names) != storetest.PopulatedCounts()[intake.RecordDir] {
+		t.Fatalf("source directory names: %q, %v", names, err)
+	}
+	if got, err := dst.DirRecordNames(ctx, ""); err != nil || !slices.Equal(got, names) {
+		t.Fatalf("directory names: target %q (%v), source %q", got, err, names)
+	}
+	for _, name := range names {
+		a, va, _ := src.DirRecord(ctx, name)
+		b, vb, err := dst.DirRecord(ctx, name)
+		if err != nil || vb != va || string(b) != string(a) || vb == 0 {
+			t.Fatalf("directory record %s: target %q v%d (%v), source %q v%d", name, b, vb, err, a, va)
+		}
+		if v, err := dst.PutDirRecord(ctx, name, []byte("edited after the move"), vb); err != nil || v != vb+1 {
+			t.Fatalf("compare-and-set of %s on the target: v%d, %v", name, v, err)
+		}
+	}
 	n, err := intake.VerifyAudit(ctx, dst)
 	if err != nil || n != storetest.PopulatedCounts()[intake.RecordAudit] {
 		t.Fatalf("VerifyAudit on the target: %d, %v", n, err)

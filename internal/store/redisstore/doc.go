@@ -30,7 +30,8 @@
 //     created), which the contract forbids ("all of it or none of it"), and every reader of
 //     every record would have to take part in recovery.
 //  2. One hash tag, {l} (the ledger), for every record that any atomic change combines: sessions,
-//     inbox, outbox, cases and their indexes, queues, the audit chain, key records. Every change
+//     inbox, outbox, cases and their indexes, queues, the audit chain, key records, directory
+//     records (teams, officers, invites) with their index. Every change
 //     is then one Lua script on one node, in one slot, exactly as on a single server.
 //
 // This package takes 2. Its cost: in a Cluster all of Penah's ledger lives in one slot, hence on

@@ -29,8 +29,8 @@ const dumpPage = 500
 var errChainsDiffer = fmt.Errorf("%w: the audit chains differ", intake.ErrConflict)
 
 // Dump implements intake.Dumper. Most records are found through the indexes the engine keeps:
-// key records, the outbox and the audit log are hashes, cases are in the creation index, pending
-// updates in the chats of the inbox. Sessions and dedupe markers have no index (each is its own
+// key records, the outbox and the audit log are hashes, directory records are in their names
+// index, cases in the creation index, pending updates in the chats of the inbox. Sessions and dedupe markers have no index (each is its own
 // key, with its own lifetime), so they are found by SCAN over their key prefix, on every master
 // of a Cluster. Lifetimes are read with PEXPIRETIME (Redis 7.0 or later) as absolute times, so a
 // dump does not drift with the time it takes. Redis offers no snapshot across commands: dump with
@@ -42,7 +42,7 @@ var errChainsDiffer = fmt.Errorf("%w: the audit chains differ", intake.ErrConfli
 // shown before it, and clears scheduled before it do not run.
 func (s *Store) Dump(ctx context.Context, f func(intake.Record) error) error {
 	for _, step := range []func(context.Context, func(intake.Record) error) error{
-		s.dumpKeys, s.dumpCases, s.dumpSessions, s.dumpUpdates, s.dumpDedupe, s.dumpOutbox,
+		s.dumpKeys, s.dumpDir, s.dumpCases, s.dumpSessions, s.dumpUpdates, s.dumpDedupe, s.dumpOutbox,
 		s.dumpAudit, s.dumpOffset,
 	} {
 		if err := ctx.Err(); err != nil {
@@ -63,6 +63,37 @@ func (s *Store) dumpKeys(ctx context.Context, f func(intake.Record) error) error
 	for _, name := range slices.Sorted(maps.Keys(m)) {
 		if err := f(intake.Record{Kind: intake.RecordKey, Name: name, Data: []byte(m[name])}); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// dumpDir reads the directory records by name, with their versions, a page at a time.
+func (s *Store) dumpDir(ctx context.Context, f func(intake.Record) error) error {
+	names, err := s.rdb.ZRangeByLex(ctx, s.k.dirNames(), &redis.ZRangeBy{Min: "-", Max: "+"}).Result()
+	if err != nil {
+		return s.fail("dump: directory", err)
+	}
+	for page := range slices.Chunk(names, dumpPage) {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.SliceCmd, len(page))
+		for i, name := range page {
+			cmds[i] = pipe.HMGet(ctx, s.k.dirRecord(name), "v", "b")
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return s.fail("dump: directory", err)
+		}
+		for i, name := range page {
+			v := cmds[i].Val()
+			vt, _ := v[0].(string)
+			b, ok := v[1].(string)
+			ver, err := strconv.ParseUint(vt, 10, 64)
+			if !ok || err != nil || ver == 0 {
+				return fmt.Errorf("redisstore: dump: directory record %q is indexed but damaged or missing", name)
+			}
+			if err := f(intake.Record{Kind: intake.RecordDir, Name: name, Version: intake.Version(ver), Data: []byte(b)}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -358,7 +389,8 @@ func globEscape(s string) string {
 // continue the stored chain: one at or below its end must have the stored entry's Hash, the next
 // one must link to that end, and any other is an intake.ErrConflict. The getUpdates offset is
 // raised, never lowered, as SetOffset does. A pending update is identified by its chat and id
-// (Telegram's update ids are unique, so one id never comes in two chats). Of several records with
+// (Telegram's update ids are unique, so one id never comes in two chats). A directory record
+// keeps its Version, so a compare-and-set after the move goes on from it. Of several records with
 // one identity in a call, the last wins. When a restored case replaces a stored one whose sealed
 // body it no longer has (the case was shredded at the source), the server's files are rewritten
 // as after Shred (see ErrNotScrubbed).
@@ -442,6 +474,7 @@ func (s *Store) runRestore(ctx context.Context, p *restorePlan) ([]string, error
 // values by position, and the case writes (writeCase adds them there).
 type restorePlan struct {
 	Keys     *keysRestore    `json:"keys,omitempty"`
+	Dirs     *dirsRestore    `json:"dirs,omitempty"`
 	Cases    []*casePlan     `json:"cases,omitempty"`
 	Sessions []*sessRestore  `json:"sessions,omitempty"`
 	Updates  *updatesRestore `json:"updates,omitempty"`
@@ -461,6 +494,18 @@ type keysRestore struct {
 type keyRestore struct {
 	Name int `json:"name"`
 	Data int `json:"data"`
+}
+
+type dirsRestore struct {
+	Idx   int          `json:"idx"`
+	Items []dirRestore `json:"items"`
+}
+
+type dirRestore struct {
+	K    int    `json:"k"`
+	Name string `json:"name"`
+	V    string `json:"v"`
+	Data int    `json:"data"`
 }
 
 type sessRestore struct {
@@ -568,6 +613,16 @@ func recordID(r intake.Record) (string, error) {
 	bad := func(what string) (string, error) { return "", errors.New(what) }
 	switch r.Kind {
 	case intake.RecordKey:
+		return r.Name, nil
+	case intake.RecordDir:
+		switch {
+		case r.Version == 0:
+			return bad("a directory record at version 0")
+		case checkDirName(r.Name) != nil:
+			return "", errDirName
+		case checkDirRecord(r.Data) != nil:
+			return "", errDirSize
+		}
 		return r.Name, nil
 	case intake.RecordCase:
 		switch {
@@ -677,7 +732,7 @@ func (s *Store) restorePlan(ctx context.Context, rs []intake.Record) (*restorePl
 	return rp, shredded, nil
 }
 
-// planRecord adds to rp a record that needs no read: key records, sessions, updates, dedupe
+// planRecord adds to rp a record that needs no read: key records, directory records, sessions, updates, dedupe
 // markers, audit entries and the offset.
 func (s *Store) planRecord(rp *restorePlan, r intake.Record) error {
 	p := rp.p
@@ -687,6 +742,13 @@ func (s *Store) planRecord(rp *restorePlan, r intake.Record) error {
 			rp.Keys = &keysRestore{H: p.key(s.k.keyRecords())}
 		}
 		rp.Keys.Items = append(rp.Keys.Items, keyRestore{Name: p.blob([]byte(r.Name)), Data: p.blob(r.Data)})
+	case intake.RecordDir:
+		if rp.Dirs == nil {
+			rp.Dirs = &dirsRestore{Idx: p.key(s.k.dirNames())}
+		}
+		rp.Dirs.Items = append(rp.Dirs.Items, dirRestore{
+			K: p.key(s.k.dirRecord(r.Name)), Name: r.Name, V: u64(uint64(r.Version)), Data: p.blob(r.Data),
+		})
 	case intake.RecordSession:
 		rp.Sessions = append(rp.Sessions, &sessRestore{
 			K: p.key(s.k.session(intake.SessionKey(r.Name))), V: u64(uint64(r.Version)),

@@ -19,7 +19,8 @@ import (
 //   - The ledger tag, {l}: every record that some atomic operation combines with another —
 //     sessions, the inbox, the outbox, cases and their indexes, team queues, the audit chain, key
 //     records — and the Telegram edge's bookkeeping (tracked message ids, scheduled clears, dead
-//     letters), whose scripts touch several of its keys. A turn (intake.Commit) writes a session, marks an inbox update done, enqueues
+//     letters) and the directory (teams, officers, invites), whose scripts touch several of its
+//     keys (a record and its index; a restore writes them all with the rest of the ledger). A turn (intake.Commit) writes a session, marks an inbox update done, enqueues
 //     outbox messages for any chat (officer notices included), creates a case in its team's queue
 //     and appends to the one global audit chain, all at once; see doc.go for why these share one
 //     slot rather than one slot per chat and per team.
@@ -132,6 +133,16 @@ func (k keys) auditHead() string { return k.ledger + "audit:head" }
 
 // keyRecords is the hash name -> sealed key record of the vault.
 func (k keys) keyRecords() string { return k.ledger + "keyrec" }
+
+// The directory (intake.Directory). A record's name runs to the end of its key, after the tag, so
+// no name can move it to another slot.
+
+// dirRecord is one directory record: hash {v: version, b: sealed record}.
+func (k keys) dirRecord(name string) string { return k.ledger + "dir:" + name }
+
+// dirNames indexes the directory records by name: a sorted set with every score 0, read by lex
+// range (DirRecordNames by prefix, Dump).
+func (k keys) dirNames() string { return k.ledger + "dirs" }
 
 // The Telegram edge's bookkeeping. Each of its scripts changes a record together with its index,
 // so those keys must share a slot: they are in the ledger's.

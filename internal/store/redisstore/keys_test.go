@@ -72,7 +72,8 @@ func TestLedgerKeysShareOneSlot(t *testing.T) {
 		k.outboxHeads(), k.outboxSeq(), k.caseRecord(c.Ref), k.casesAll(), k.casesByTeam(c.Team),
 		k.casesByTeam("{other}"), k.casesByStatus(intake.StatusQueued), k.queue(c.Team), k.queue("}"),
 		k.overdue(), k.auditLog(), k.auditHead(), k.keyRecords(), k.clears(), k.clearsDue(),
-		k.deadLetter("dl-id"), k.deadLetter("a}b{"), k.deadLetters(), k.deadLettersAge(), k.deadLetterSeq())
+		k.deadLetter("dl-id"), k.deadLetter("a}b{"), k.deadLetters(), k.deadLettersAge(), k.deadLetterSeq(),
+		k.dirRecord("team:duhok"), k.dirRecord("x}{y}"), k.dirNames())
 	want := slot(all[0])
 	for _, key := range all {
 		if !strings.HasPrefix(key, DefaultPrefix) {

@@ -26,6 +26,7 @@ type scriptSet struct {
 	leaseAcquire, leaseRelease, rateHit                 *redis.Script
 	restore                                             *redis.Script
 	trackAdd, trackRemove, clearSet, clearDue, deadPut  *redis.Script
+	dirPut, dirDelete, dirTake                          *redis.Script
 	all                                                 map[string]*redis.Script
 }
 
@@ -42,6 +43,7 @@ func loadScripts() (*scriptSet, error) {
 		"lease_acquire": &s.leaseAcquire, "lease_release": &s.leaseRelease, "rate_hit": &s.rateHit,
 		"restore": &s.restore, "track_add": &s.trackAdd, "track_remove": &s.trackRemove,
 		"clear_set": &s.clearSet, "clear_due": &s.clearDue, "dead_put": &s.deadPut,
+		"dir_put": &s.dirPut, "dir_delete": &s.dirDelete, "dir_take": &s.dirTake,
 	} {
 		src, err := scriptFiles.ReadFile("scripts/" + name + ".lua")
 		if err != nil {

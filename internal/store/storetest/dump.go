@@ -59,7 +59,7 @@ const RestoreBatch = 7
 // PopulatedCounts is how many records of each kind Populate writes.
 func PopulatedCounts() map[intake.RecordKind]int {
 	return map[intake.RecordKind]int{
-		intake.RecordKey: 2, intake.RecordCase: 6, intake.RecordSession: 2, intake.RecordUpdate: 3,
+		intake.RecordKey: 2, intake.RecordDir: 3, intake.RecordCase: 6, intake.RecordSession: 2, intake.RecordUpdate: 3,
 		intake.RecordDedupe: 4, intake.RecordOutbox: 3, intake.RecordAudit: 5, intake.RecordOffset: 1,
 	}
 }
@@ -67,7 +67,8 @@ func PopulatedCounts() map[intake.RecordKind]int {
 // SessionTTL is the lifetime Populate gives alice's session.
 const SessionTTL = time.Hour
 
-// Populate writes every kind of record a dump holds: key records; sessions of "alice" (with
+// Populate writes every kind of record a dump holds: key records; directory records "team:t" (at
+// version 2), "officer:o-1" and "invite:x" (at version 1); sessions of "alice" (with
 // SessionTTL) and "bob" (none); cases of both in team "t" and "u" — ref(1) queued with a deadline
 // and an envelope, ref(2) claimed by officer-1, ref(3) escalated, ref(4) shredded, ref(5) closed,
 // ref(6) queued with priority 1; pending updates 101 and 103 of alice and 102 of bob, update 100
@@ -77,6 +78,14 @@ func Populate(t *testing.T, s intake.Store) {
 	t.Helper()
 	for name, data := range map[string]string{"team/t": "sealed team key", "escrow": "sealed escrow key"} {
 		if err := s.PutKeyRecord(ctx, name, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []struct {
+		name, data string
+		expect     intake.Version
+	}{{"team:t", "sealed team t", 0}, {"team:t", "sealed team t, edited", 1}, {"officer:o-1", "sealed officer", 0}, {"invite:x", "sealed invite", 0}} {
+		if _, err := s.PutDirRecord(ctx, d.name, []byte(d.data), d.expect); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,10 +171,7 @@ func DumpRecords(t *testing.T, d intake.Dumper) []intake.Record {
 	return rs
 }
 
-var recordKinds = []intake.RecordKind{
-	intake.RecordKey, intake.RecordCase, intake.RecordSession, intake.RecordUpdate,
-	intake.RecordDedupe, intake.RecordOutbox, intake.RecordAudit, intake.RecordOffset,
-}
+var recordKinds = intake.RecordKinds
 
 // RestoreRecords restores rs into d, batch records per call.
 func RestoreRecords(t *testing.T, d intake.Dumper, rs []intake.Record, batch int) {
@@ -273,6 +279,23 @@ func testDumpRoundTrip(t *testing.T, open func(t *testing.T) DumpStore, o Option
 	dst := open(t)
 	RestoreRecords(t, dst, want, RestoreBatch)
 	CompareRecords(t, DumpRecords(t, dst), want, 0)
+
+	// Directory records: the same bytes and versions; compare-and-set goes on from them, and the
+	// single-use record is taken once.
+	if got := dirNames(t, dst, ""); !slices.Equal(got, []string{"invite:x", "officer:o-1", "team:t"}) {
+		t.Fatalf("restored directory names = %q", got)
+	}
+	wantDir(t, dst, "team:t", "sealed team t, edited", 2)
+	if _, err := dst.PutDirRecord(ctx, "team:t", []byte("stale"), 1); !isConflict(err) {
+		t.Fatalf("a stale compare-and-set on the restored directory: %v, want ErrConflict", err)
+	}
+	dirPut(t, dst, "team:t", "after the move", 2)
+	if b, err := dst.TakeDirRecord(ctx, "invite:x"); err != nil || string(b) != "sealed invite" {
+		t.Fatalf("TakeDirRecord on the restored store = %q, %v", b, err)
+	}
+	if b, err := dst.TakeDirRecord(ctx, "invite:x"); err != nil || b != nil {
+		t.Fatalf("a second TakeDirRecord = %q, %v", b, err)
+	}
 
 	// Queues, deadlines and claims.
 	for _, team := range []string{"t", "u"} {
@@ -480,13 +503,15 @@ func testRestoreReplaces(t *testing.T, open func(t *testing.T) DumpStore, _ Opti
 			r.Update = &u
 		case r.Kind == intake.RecordKey && r.Name == "escrow":
 			r.Data = []byte("rotated escrow key")
+		case r.Kind == intake.RecordDir && r.Name == "officer:o-1": // edited twice at the source
+			r.Version, r.Data = 3, []byte("sealed officer, disabled")
 		default:
 			continue
 		}
 		changed = append(changed, r)
 	}
-	if len(changed) != 7 {
-		t.Fatalf("the test changed %d records, want 7", len(changed))
+	if len(changed) != 8 {
+		t.Fatalf("the test changed %d records, want 8", len(changed))
 	}
 	if err := dst.Restore(ctx, changed); err != nil {
 		t.Fatalf("Restore of changed records: %v", err)
@@ -528,6 +553,8 @@ func testRestoreReplaces(t *testing.T, open func(t *testing.T) DumpStore, _ Opti
 	if k, err := dst.KeyRecord(ctx, "escrow"); err != nil || string(k) != "rotated escrow key" {
 		t.Fatalf("replaced key record = %q, %v", k, err)
 	}
+	wantDir(t, dst, "officer:o-1", "sealed officer, disabled", 3)
+	wantDir(t, dst, "team:t", "sealed team t, edited", 2)
 	// The shredded case is no longer linked: Forget of alice withdraws only ref(2) and ref(5).
 	n := len(auditAll(t, dst))
 	if _, err := dst.Commit(ctx, intake.Commit{Key: "alice", Forget: true, Now: t0.Add(2 * time.Hour)}); err != nil {
@@ -603,6 +630,11 @@ func testRestoreBadRecords(t *testing.T, open func(t *testing.T) DumpStore, _ Op
 		"session at version 0": {Kind: intake.RecordSession, Name: "k", Data: []byte("s")},
 		"outbox without Seq":   {Kind: intake.RecordOutbox, Outbox: &intake.OutboxMessage{ID: "m", Chat: "k"}},
 		"audit without entry":  {Kind: intake.RecordAudit},
+		"dir at version 0":     {Kind: intake.RecordDir, Name: "team:t", Data: []byte("x")},
+		"dir without a name":   {Kind: intake.RecordDir, Version: 1, Data: []byte("x")},
+		"dir name too long":    {Kind: intake.RecordDir, Name: strings.Repeat("n", intake.MaxDirNameBytes+1), Version: 1, Data: []byte("x")},
+		"dir record too large": {Kind: intake.RecordDir, Name: "team:t", Version: 1, Data: make([]byte, intake.MaxDirRecordBytes+1)},
+		"empty dir record":     {Kind: intake.RecordDir, Name: "team:t", Version: 1},
 	} {
 		err := dst.Restore(ctx, []intake.Record{good, bad})
 		if err == nil {

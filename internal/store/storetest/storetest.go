@@ -155,6 +155,14 @@ var tests = []test{
 	{"DeadLetters/SizeLimit", testDeadLetterSize},
 	{"DeadLetters/DuplicateConcurrent", testDeadLetterConcurrent},
 	{"DeadLetters/TTLExpires", testDeadLetterTTL},
+	// The directory: teams, officers, invites.
+	{"Directory/CompareAndSet", testDirCAS},
+	{"Directory/ConcurrentCompareAndSetOneWins", testDirConcurrentCAS},
+	{"Directory/DeleteWithVersion", testDirDelete},
+	{"Directory/TakeExactlyOnce", testDirTakeOnce},
+	{"Directory/NamesByPrefix", testDirNames},
+	{"Directory/Limits", testDirLimits},
+	{"Directory/CopiesNotAliased", testDirCopies},
 }
 
 // t0 is the suite's "now": far enough from the epoch that no zero value is mistaken for it,

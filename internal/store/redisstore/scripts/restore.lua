@@ -4,6 +4,8 @@
 -- KEYS: every key the records touch, all in the ledger slot; the plan names them by position.
 -- ARGV[1]: the plan, JSON:
 --   keys:     {h, items: [{name, data}]}       key records; name and data are ARGV indexes
+--   dirs:     {idx, items: [{k, name, v, data}]}   directory records at version v (hash k, its
+--                                              name in index idx; data: ARGV index)
 --   cases:    [case plan]                      as in apply.lua (case_check, case_put in lib.lua);
 --                                              expect is the version read ("0": none was stored)
 --   sessions: [{k, v, data, at}]               session hash, version, ARGV index of the sealed
@@ -79,6 +81,13 @@ end
 -- Writes.
 if p.keys then
   for _, x in ipairs(p.keys.items) do redis.call('HSET', K(p.keys.h), A(x.name), A(x.data)) end
+end
+if p.dirs then
+  for _, x in ipairs(p.dirs.items) do
+    redis.call('DEL', K(x.k))
+    redis.call('HSET', K(x.k), 'v', x.v, 'b', A(x.data))
+    redis.call('ZADD', K(p.dirs.idx), 0, x.name)
+  end
 end
 for _, c in ipairs(p.cases or {}) do case_put(c) end
 for _, x in ipairs(p.sessions or {}) do
