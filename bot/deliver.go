@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"time"
+
 	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/locales"
@@ -66,7 +68,8 @@ func (d *Dispatcher) outbox(chat intake.SessionKey, r *OutboundRequest) (intake.
 	if err != nil {
 		return intake.OutboxMessage{}, err
 	}
-	m := intake.OutboxMessage{ID: id, Chat: chat, Due: d.now()}
+	// Due is on the sender's clock (the wall clock), not the dispatcher's injectable one.
+	m := intake.OutboxMessage{ID: id, Chat: chat, Due: time.Now()}
 	if r != nil {
 		plain, err := EncodeRequest(*r)
 		if err != nil {

@@ -50,6 +50,10 @@ type DispatchStore interface {
 	intake.RateLimits
 	intake.Tracker
 	intake.DeadLetters
+	intake.Cases
+	intake.Queues
+	intake.Audit
+	intake.Directory
 }
 
 // Dispatcher takes updates from the inbox and runs them through intake.Service (DESIGN.md §3):
@@ -85,6 +89,16 @@ type Dispatcher struct {
 	FloodWindow time.Duration
 	// AutoClear, when positive, clears a finished conversation's messages this long after it ended.
 	AutoClear time.Duration
+
+	// Roster, when set, turns on the officer side (desk.go): officers are recognised by their
+	// Telegram id, new cases are announced to them, and people and officers talk through the
+	// relay. Library labels routing fields in notices; SealDir and OpenDir seal the directory
+	// records linking people to their cases; ChatKey is the blind index of a chat id.
+	Roster  Roster
+	Library engine.Library
+	SealDir func(name string, plain []byte) ([]byte, error)
+	OpenDir func(name string, sealed []byte) ([]byte, error)
+	ChatKey func(chatID int64) intake.SessionKey
 
 	// Logger receives the dispatcher's logs, with comp=dispatch (nil: slog.Default()).
 	Logger *slog.Logger
@@ -303,6 +317,14 @@ func (d *Dispatcher) process(ctx context.Context, u *intake.Update) (err error) 
 			return fmt.Errorf("tracking message: %w", err)
 		}
 	}
+	if in.Private && d.Roster != nil {
+		if handled, err := d.desk(ctx, u, in); handled || err != nil {
+			return err
+		}
+		if in.Kind == KindCallback && in.Data == dataInfoFlow {
+			in.Kind, in.Text = KindText, "/start info" // the info flow offered when a case closes
+		}
+	}
 	turn := intake.Turn{Key: u.Chat, UpdateID: u.ID, Input: engine.Input{LangHint: in.LangCode}}
 	notice := func(msg locales.MsgID) error {
 		turn.Deliver = d.deliverer(in, u.Chat)
@@ -326,7 +348,20 @@ func (d *Dispatcher) process(ctx context.Context, u *intake.Update) (err error) 
 	default:
 		turn.Input.Text = in.Text
 	}
-	turn.Deliver = d.deliverer(in, u.Chat)
+	deliver := d.deliverer(in, u.Chat)
+	turn.Deliver = func(out *intake.Outcome) ([]intake.OutboxMessage, error) {
+		msgs, err := deliver(out)
+		if err != nil || out.Case == nil || d.Roster == nil {
+			return msgs, err
+		}
+		// A new case: link it to the person (for the relay and /status) and announce it to the
+		// team's officers, in the turn's commit.
+		if err := d.linkCase(ctx, u.Chat, in.ChatID, out.Case.Ref); err != nil {
+			return nil, err
+		}
+		notices, err := d.newCaseNotices(ctx, out.Case)
+		return append(msgs, notices...), err
+	}
 	out, err := d.Service.Run(ctx, turn)
 	if err != nil {
 		if errors.Is(err, intake.ErrUnavailable) {
@@ -337,6 +372,12 @@ func (d *Dispatcher) process(ctx context.Context, u *intake.Update) (err error) 
 		}
 		log.Error("turn failed", "alert", true, "err", err)
 		return d.fail(ctx, u, in)
+	}
+	if d.Roster != nil && hasEffect(out, engine.EffectForget) {
+		// The cases are shredded; nothing may lead back to the person any more.
+		if err := d.unlinkPerson(ctx, u.Chat); err != nil {
+			log.Error("unlinking a forgotten person failed", "alert", true, "err", err)
+		}
 	}
 	d.afterTurn(ctx, u.Chat, in, out)
 	return nil

@@ -38,6 +38,11 @@ type Incoming struct {
 	CallbackID string
 	// LangCode is Telegram's language_code of the sender: only the picker's first suggestion.
 	LangCode string
+	// UserID is the sender's Telegram user id (officers are recognised by it).
+	UserID int64
+	// ReplyToText is the text of the message this one replies to (an officer answering a case
+	// message).
+	ReplyToText string
 }
 
 // ErrNotAnUpdate is returned by ParseUpdate for JSON that is no update Penah can process.
@@ -60,7 +65,7 @@ func ParseUpdate(raw []byte) (Incoming, error) {
 		in.Kind = KindEdited
 	case u.CallbackQuery != nil:
 		q := u.CallbackQuery
-		in.Kind, in.Data, in.CallbackID, in.LangCode = KindCallback, q.Data, q.ID, q.From.LanguageCode
+		in.Kind, in.Data, in.CallbackID, in.LangCode, in.UserID = KindCallback, q.Data, q.ID, q.From.LanguageCode, q.From.ID
 		switch {
 		case q.Message.Message != nil:
 			in.ChatID, in.Private = q.Message.Message.Chat.ID, q.Message.Message.Chat.Type == models.ChatTypePrivate
@@ -84,7 +89,10 @@ func ParseUpdate(raw []byte) (Incoming, error) {
 	in.ChatID, in.Private = m.Chat.ID, m.Chat.Type == models.ChatTypePrivate
 	in.MessageID, in.Date, in.Text = int64(m.ID), time.Unix(int64(m.Date), 0), m.Text
 	if m.From != nil {
-		in.LangCode = m.From.LanguageCode
+		in.LangCode, in.UserID = m.From.LanguageCode, m.From.ID
+	}
+	if m.ReplyToMessage != nil {
+		in.ReplyToText = m.ReplyToMessage.Text
 	}
 	if in.Kind == KindText && m.Text == "" {
 		// Anything without text (a caption does not count: it comes with media) is declined.

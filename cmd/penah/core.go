@@ -226,11 +226,23 @@ type flowsCore struct {
 
 // openService opens the core and builds the turn service over the built-in flows.
 func openService(ctx context.Context, data string, getenv env, dev bool, stderr io.Writer) (*flowsCore, error) {
-	return openServiceWith(ctx, data, getenv("PENAH_STORE"), getenv, dev, stderr, newLogger(stderr))
+	return openServiceWith(ctx, data, getenv("PENAH_STORE"), getenv, dev, stderr, newLogger(stderr), serviceOptions{})
+}
+
+// serviceOptions adjust the service: the clock and the router (zero: time.Now and route).
+type serviceOptions struct {
+	now   func() time.Time
+	route intake.Router
 }
 
 // openServiceWith is openService with the store named and the logger given.
-func openServiceWith(ctx context.Context, data, storeSpec string, getenv env, dev bool, stderr io.Writer, log *slog.Logger) (*flowsCore, error) {
+func openServiceWith(ctx context.Context, data, storeSpec string, getenv env, dev bool, stderr io.Writer, log *slog.Logger, o serviceOptions) (*flowsCore, error) {
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if o.route == nil {
+		o.route = route
+	}
 	eng, set, cat, err := newEngine()
 	if err != nil {
 		return nil, err
@@ -239,7 +251,7 @@ func openServiceWith(ctx context.Context, data, storeSpec string, getenv env, de
 	if err != nil {
 		return nil, err
 	}
-	svc := intake.NewService(eng, c.store, c.vault, route, cat, time.Now, log)
+	svc := intake.NewService(eng, c.store, c.vault, o.route, cat, o.now, log)
 	return &flowsCore{core: c, svc: svc, lib: set, cat: cat}, nil
 }
 

@@ -34,6 +34,9 @@ Usage:
   penah flows check [FILE...]   check flows (default: the built-in ones); non-zero exit on any error
   penah flows graph FILE|ID     print a Mermaid diagram of a flow
   penah flows test [DIR]        replay the golden transcripts (default: flows/testdata/transcripts)
+  penah routing check [FILE]    check routing rules (default: the shipped ones)
+  penah routing explain [--rules FILE] --field topic=forced_work --field governorate=duhok [--lang kmr]
+        show the team and priority a case would get, and which rule decided each
   penah keys init|rotate|rewrap|team|list   manage the master key, escrow and team keys
   penah cases list|open REF [--identity FILE]  list cases; open one as an officer would see it
   penah store check              storage connectivity, settings and counts
@@ -70,6 +73,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return runStore(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], getenv, stdout, stderr)
+	case "routing":
+		return runRouting(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -57,6 +57,10 @@ type serveConfig struct {
 	ready                          func(addr string)               // tests: called once serving, with the webhook's address
 	telegramNow                    func() time.Time                // tests: Telegram's clock, for its 48 h delete window
 	wrapStore                      func(intake.Store) intake.Store // tests: fault injection around the edge's store
+	roster                         bot.Roster                      // the officer directory (nil: no officer side)
+	slaEvery                       time.Duration                   // how often SLAs are checked (0: bot.SLAEvery)
+	now                            func() time.Time                // tests: the clock of turns, cases and SLAs (nil: time.Now)
+	route                          intake.Router                   // tests: routing (nil: the default)
 	getenv                         env
 	stderr                         io.Writer
 	listener                       net.Listener
@@ -146,7 +150,7 @@ func runServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 func serve(ctx context.Context, c *serveConfig) error {
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	data := dataDir(c.getenv, c.data)
-	svc, err := openServiceWith(ctx, data, c.store, c.getenv, c.dev, c.stderr, log)
+	svc, err := openServiceWith(ctx, data, c.store, c.getenv, c.dev, c.stderr, log, serviceOptions{now: c.now, route: c.route})
 	if errors.Is(err, vault.ErrNoMasterKey) {
 		return fmt.Errorf("%w (or give --dev for throw-away development keys)", err)
 	} else if err != nil {
@@ -203,7 +207,20 @@ func serve(ctx context.Context, c *serveConfig) error {
 	disp := &bot.Dispatcher{
 		Store: store, Service: svc.svc, Catalog: svc.cat, Open: openUpdate, SealOut: sealOut, OpenOut: openOut,
 		Owner: owner, Wake: sender.Wake, Workers: c.workers, FloodLimit: c.floodLimit,
-		AutoClear: c.autoClear, Logger: log,
+		AutoClear: c.autoClear, Logger: log, Now: c.now,
+		Roster: c.roster, Library: svc.lib, ChatKey: chatKey,
+		SealDir: func(name string, plain []byte) ([]byte, error) {
+			return kr.SealSecret(seal.PurposeSession, "dir:"+name, plain)
+		},
+		OpenDir: func(name string, sealed []byte) ([]byte, error) {
+			return kr.OpenSecret(seal.PurposeSession, "dir:"+name, sealed)
+		},
+	}
+	sender.Blocked = func(chat intake.SessionKey) {
+		log.Info("person blocked the bot", "chat", string(chat))
+		if disp.Roster != nil {
+			disp.PersonBlocked(context.WithoutCancel(ctx), chat)
+		}
 	}
 
 	intakeCtx, stopIntake := context.WithCancel(ctx)
@@ -213,7 +230,7 @@ func serve(ctx context.Context, c *serveConfig) error {
 	sendCtx, stopSend := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSend()
 
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	var wg sync.WaitGroup
 	goRun := func(name string, f func() error) {
 		wg.Add(1)
@@ -227,6 +244,10 @@ func serve(ctx context.Context, c *serveConfig) error {
 	var dispatchDone, sendDone = make(chan struct{}), make(chan struct{})
 	goRun("dispatcher", func() error { defer close(dispatchDone); return disp.Run(dispatchCtx) })
 	goRun("sender", func() error { defer close(sendDone); return sender.Run(sendCtx) })
+	if disp.Roster != nil {
+		sched := &bot.Scheduler{D: disp, Every: c.slaEvery, Owner: owner, Logger: log}
+		goRun("scheduler", func() error { return sched.Run(dispatchCtx) })
+	}
 
 	// abort stops everything started so far, when the start fails half way.
 	abort := func(err error) error {

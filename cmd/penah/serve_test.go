@@ -97,7 +97,13 @@ func startServe(t *testing.T, fake *telegramtest.Server, o rigOptions) *serveRig
 	case <-time.After(20 * time.Second):
 		t.Fatalf("serve did not start\n%s", logs.String())
 	}
-	t.Cleanup(func() { r.stop() })
+	t.Cleanup(func() {
+		r.stop()
+		if t.Failed() {
+			l := logs.String()
+			t.Logf("serve's log (last 8 KiB):\n%s", l[max(0, len(l)-8<<10):])
+		}
+	})
 	return r
 }
 

@@ -955,3 +955,15 @@ func (t *turn) ask() error {
 	t.say(text, rows, k)
 	return nil
 }
+
+// Expiry is how long the session may stay idle before it is forgotten (its flow's expiry; the
+// main flow's for a session without one).
+func (e *Engine) Expiry(s Session) time.Duration {
+	if c, ok := e.lib.Get(s.Flow, s.Revision); ok {
+		return c.Flow.Expiry()
+	}
+	if c, ok := e.lib.Latest(e.main); ok {
+		return c.Flow.Expiry()
+	}
+	return 0
+}

@@ -319,3 +319,56 @@ func (s *Service) ApplyRetention(ctx context.Context, now time.Time, retention t
 	s.log.Info("retention applied", "shredded", len(due))
 	return len(due), nil
 }
+
+// NewThreadEntry seals one relay message or note of a case (kind KindRelay or KindNote) under a
+// fresh data key wrapped to the case's team and the escrow key.
+func (s *Service) NewThreadEntry(c *Case, kind, from string, update int64, text string, now time.Time) (ThreadEntry, error) {
+	env, sealed, err := s.sealer.SealCase(string(c.Ref), c.Team, kind, []byte(text))
+	if err != nil {
+		return ThreadEntry{}, fmt.Errorf("seal %s: %w", kind, err)
+	}
+	return ThreadEntry{At: now, From: from, Kind: kind, Update: update, Envelope: env, Sealed: sealed}, nil
+}
+
+// ThreadText is one opened thread entry.
+type ThreadText struct {
+	At   time.Time
+	From string
+	Kind string
+	Text string
+}
+
+// OpenThread opens a case's thread with the team's server-held key or the extra identities.
+func (s *Service) OpenThread(c *Case, extra ...*seal.Identity) ([]ThreadText, error) {
+	out := make([]ThreadText, 0, len(c.Thread))
+	for _, e := range c.Thread {
+		plain, err := s.sealer.OpenCase(string(c.Ref), c.Team, e.Kind, e.Envelope, e.Sealed, extra...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ThreadText{At: e.At, From: e.From, Kind: e.Kind, Text: string(plain)})
+	}
+	return out, nil
+}
+
+// Phase returns the phase of the person's stored conversation (PhaseNew when there is none or
+// it does not open), for the edge to tell a flow answer from a message to an officer.
+func (s *Service) Phase(ctx context.Context, key SessionKey) (engine.Phase, error) {
+	sess, _, err := s.loadSession(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if sess.Active() && s.now().Sub(sess.Updated) > s.eng.Expiry(sess) {
+		return engine.PhaseNew, nil
+	}
+	return sess.Phase, nil
+}
+
+// LangOf is the language to answer the person behind key in: their conversation's, else the
+// one Telegram reports (hint), else English.
+func (s *Service) LangOf(ctx context.Context, key SessionKey, hint string) locales.Lang {
+	if sess, _, err := s.loadSession(ctx, key); err == nil && sess.Lang != "" {
+		return sess.Lang
+	}
+	return s.hintLang(hint)
+}

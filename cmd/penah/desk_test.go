@@ -1,0 +1,361 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/penahbot/penah/bot"
+	"github.com/penahbot/penah/bot/telegramtest"
+	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/store/boltstore"
+	"github.com/penahbot/penah/locales"
+)
+
+// memRoster is an in-memory officer directory for the desk's tests.
+type memRoster struct {
+	mu       sync.Mutex
+	officers []*bot.OfficerInfo
+	teams    map[string]*bot.TeamInfo
+}
+
+func (r *memRoster) find(f func(*bot.OfficerInfo) bool) *bot.OfficerInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range r.officers {
+		if f(o) {
+			c := *o
+			return &c
+		}
+	}
+	return nil
+}
+
+func (r *memRoster) OfficerByTelegram(_ context.Context, id int64) (*bot.OfficerInfo, error) {
+	return r.find(func(o *bot.OfficerInfo) bool { return o.ChatID == id }), nil
+}
+
+func (r *memRoster) Officer(_ context.Context, id string) (*bot.OfficerInfo, error) {
+	return r.find(func(o *bot.OfficerInfo) bool { return o.ID == id }), nil
+}
+
+func (r *memRoster) TeamOfficers(_ context.Context, team string) ([]*bot.OfficerInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*bot.OfficerInfo
+	for _, o := range r.officers {
+		if o.Team == team {
+			c := *o
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (r *memRoster) Team(_ context.Context, name string) (*bot.TeamInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.teams[name], nil
+}
+
+func (r *memRoster) SetOnDuty(_ context.Context, id string, on bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range r.officers {
+		if o.ID == id {
+			o.OnDuty = on
+		}
+	}
+	return nil
+}
+
+func (r *memRoster) IsInvite(string) bool { return false }
+
+func (r *memRoster) Redeem(context.Context, string, int64, time.Time) (*bot.OfficerInfo, error) {
+	return nil, bot.ErrInvalidInvite
+}
+
+func newMemRoster() *memRoster {
+	return &memRoster{
+		officers: []*bot.OfficerInfo{
+			{ID: "o-kmr", ChatID: 9001, Team: "default", Role: bot.RoleOfficer, Langs: []locales.Lang{locales.KMR, locales.EN}, Gender: "female", OnDuty: true, Active: true},
+			{ID: "o-ar", ChatID: 9002, Team: "default", Role: bot.RoleOfficer, Langs: []locales.Lang{locales.AR}, Gender: "male", OnDuty: true, Active: true},
+			{ID: "o-sup", ChatID: 9003, Team: "default", Role: bot.RoleSupervisor, Langs: []locales.Lang{locales.EN}, OnDuty: false, Active: true},
+			{ID: "o-other", ChatID: 9004, Team: "erbil", Role: bot.RoleOfficer, Langs: []locales.Lang{locales.EN}, OnDuty: true, Active: true},
+			{ID: "o-gone", ChatID: 9005, Team: "default", Role: bot.RoleOfficer, Langs: []locales.Lang{locales.EN}, OnDuty: true, Active: false},
+		},
+		teams: map[string]*bot.TeamInfo{"default": {Name: "default", Backup: "erbil"}, "erbil": {Name: "erbil"}},
+	}
+}
+
+// lastText waits until the chat's newest bot message contains want, and returns it.
+func lastText(t *testing.T, fake *telegramtest.Server, chat int64, want string) telegramtest.Message {
+	t.Helper()
+	var last telegramtest.Message
+	defer func() {
+		if t.Failed() {
+			for _, m := range fake.BotMessages(chat) {
+				t.Logf("chat %d has: %.120q", chat, m.Text)
+			}
+		}
+	}()
+	waitFor(t, fmt.Sprintf("chat %d: a message with %q", chat, want), 10*time.Second, func() bool {
+		ms := fake.BotMessages(chat)
+		for i := len(ms) - 1; i >= 0; i-- {
+			if strings.Contains(ms[i].Text, want) {
+				last = ms[i]
+				return true
+			}
+		}
+		return false
+	})
+	return last
+}
+
+// TestDeskReferralEndToEnd: a person in Kurmanji reports; the Kurmanji-speaking officer on duty
+// gets the notice (the Arabic-speaking one does not), two officers press Claim at once and one
+// wins, they talk through the bot without seeing each other's account (markup kept as text), the
+// referral needs consent, the case is closed and the person told; `audit verify` passes.
+func TestDeskReferralEndToEnd(t *testing.T) {
+	fake := telegramtest.New(t)
+	roster := newMemRoster()
+	r := startServeWith(t, fake, rigOptions{}, func(c *serveConfig) { c.roster = roster })
+	for _, o := range roster.officers {
+		fake.User(o.ChatID, telegramtest.WithLanguageCode(string(o.Lang())))
+	}
+	person := fake.User(7001, telegramtest.WithLanguageCode("kmr"))
+	_, steps := readGolden(t, "kmr-immediate-danger.txt")
+	playGolden(t, fake, person, steps)
+	sent := fake.BotMessages(7001)
+	confirmation := sent[len(sent)-1].Text
+	ref, ok := refIn(confirmation)
+	if !ok {
+		t.Fatalf("no reference in %q", confirmation)
+	}
+	code := codeRE.FindString(strings.ReplaceAll(confirmation, ref, ""))
+
+	notice := lastText(t, fake, 9001, ref)
+	if !notice.ProtectContent || !strings.Contains(notice.Text, "P") {
+		t.Errorf("notice: %+v", notice)
+	}
+	for _, forbidden := range []string{"+9647501234567", "blue", code} {
+		if strings.Contains(notice.Text, forbidden) {
+			t.Errorf("the notice shows %q; it must hold routing fields only", forbidden)
+		}
+	}
+	if len(fake.BotMessages(9002)) != 0 {
+		t.Error("the Arabic-speaking officer was notified although a Kurmanji-speaking one is on duty")
+	}
+
+	// Both officers press Claim at the same moment: one wins, the other is told.
+	kmr, ar := fake.User(9001), fake.User(9002)
+	kmr.SendText("/queue")
+	ar.SendText("/queue")
+	lastText(t, fake, 9002, ref)
+	claim := "d:c:" + ref
+	var wg sync.WaitGroup
+	for _, p := range []*telegramtest.Person{kmr, ar} {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Press(claim) }()
+	}
+	wg.Wait()
+	won := func(chat int64) bool {
+		for _, m := range fake.BotMessages(chat) {
+			if strings.Contains(m.Text, "Doza "+ref+" ya te ye") || strings.Contains(m.Text, "الحالة "+ref+" أصبحت لديك") {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, "the claim outcome", 10*time.Second, func() bool {
+		told := func(chat int64) bool {
+			for _, m := range fake.BotMessages(chat) {
+				if strings.Contains(m.Text, "o-kmr") || strings.Contains(m.Text, "o-ar") {
+					return true
+				}
+			}
+			return false
+		}
+		return (won(9001) && told(9002)) || (won(9002) && told(9001))
+	})
+	if won(9001) == won(9002) {
+		t.Fatal("both or neither officer won the claim")
+	}
+	holder, holderChat := kmr, int64(9001)
+	if won(9002) {
+		holder, holderChat = ar, 9002
+	}
+
+	// The officer writes (markup-looking text stays text); the first message carries the code.
+	officerText := `<b>Silav</b> & *x* \(y\) — ez ê alîkariya te bikim`
+	holder.SendText("/msg " + ref + " " + officerText)
+	got := lastText(t, fake, 7001, "Silav")
+	if !strings.Contains(got.Text, officerText) || !strings.Contains(got.Text, code) {
+		t.Fatalf("the person got %q; want the officer's exact text and the code %s", got.Text, code)
+	}
+	// The person answers; the officer gets it tagged with the reference.
+	personText := "Spas. <i>ez</i> li Dihokê me"
+	person.SendText(personText)
+	fromPerson := lastText(t, fake, holderChat, "ez</i> li Dihokê")
+	if !strings.Contains(fromPerson.Text, ref) || !strings.Contains(fromPerson.Text, personText) {
+		t.Fatalf("the officer got %q", fromPerson.Text)
+	}
+	// Neither side's account shows: no user id, name or username in what the other sees.
+	for _, m := range fake.BotMessages(7001) {
+		if strings.Contains(m.Text, "9001") || strings.Contains(m.Text, "9002") || strings.Contains(m.Text, "o-kmr") || strings.Contains(m.Text, "o-ar") {
+			t.Errorf("the person sees an officer's identity: %q", m.Text)
+		}
+	}
+	if strings.Contains(fromPerson.Text, "7001") {
+		t.Errorf("the officer sees the person's account: %q", fromPerson.Text)
+	}
+
+	// Referral: refused without consent (legal), recorded with it (health).
+	holder.SendText("/refer " + ref + " legal")
+	lastText(t, fake, holderChat, "legal")
+	holder.SendText("/refer " + ref + " health")
+	lastText(t, fake, holderChat, "health")
+	holder.SendText("/close " + ref + " referred_health")
+	lastText(t, fake, holderChat, "referred_health")
+	closed := lastText(t, fake, 7001, ref)
+	if len(closed.Keyboard) == 0 {
+		t.Errorf("the person's closing message offers no information button: %+v", closed)
+	}
+	person.SendText("/status")
+	lastText(t, fake, 7001, "hatiye girtin")
+
+	// Strangers: another team's officer, a disabled officer, a random account and the person
+	// try officer commands on the real reference and a guessed one; each answer is the same.
+	fake.User(7999)
+	var refusals []string
+	for _, chat := range []int64{9004, 9005, 7999, 7001} {
+		p := fake.User(chat)
+		for _, cmd := range []string{"/case " + ref, "/close " + ref + " duplicate", "/case KQ7M-X9DA-2F4H-8JNP"} {
+			n := len(fake.BotMessages(chat))
+			p.SendText(cmd)
+			ms := waitMessages(t, fake, chat, n+1)
+			refusals = append(refusals, ms[len(ms)-1].Text)
+		}
+	}
+	for _, txt := range refusals {
+		if txt != "Not available." && txt != "Ne berdest e." {
+			t.Errorf("a refusal is not the one neutral line: %q", txt)
+		}
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, "", "audit", "verify", "--data", r.data)
+	if err != nil {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	st, err := boltstore.Open(filepath.Join(r.data, dbFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := st.AuditEntries(context.Background(), 0, intake.MaxBatch)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]int{}
+	for _, e := range entries {
+		actions[e.Actor+" "+e.Action]++
+	}
+	holderID := map[int64]string{9001: "o-kmr", 9002: "o-ar"}[holderChat]
+	for _, want := range []string{holderID + " claimed", holderID + " relayed to person", "person relayed to officer",
+		holderID + " referral refused", holderID + " referred", holderID + " closed", "o-other refused", "o-gone refused", "unknown refused"} {
+		if actions[want] == 0 {
+			t.Errorf("no audit entry %q in %v", want, actions)
+		}
+	}
+	if n := actions["o-other refused"] + actions["o-gone refused"] + actions["unknown refused"]; n != 12 {
+		t.Errorf("%d refusals of strangers audited, want 12 (4 accounts × 3 commands)", n)
+	}
+	list, _, _ := runCmd(t, "", "cases", "list", "--data", r.data)
+	if !strings.Contains(list, "closed") {
+		t.Errorf("the case is not closed:\n%s", list)
+	}
+}
+
+// refIn finds a case reference in a text.
+func refIn(text string) (string, bool) {
+	m := refRE.FindString(text)
+	return m, m != ""
+}
+
+// TestDeskSLAEscalation: with an injected clock, an unclaimed P1 case is reminded to the team at
+// half its SLA, escalated to the supervisors at the breach and to the backup team half an SLA
+// later, each once, although it is outside working hours; a P2 case waits for the team's hours.
+func TestDeskSLAEscalation(t *testing.T) {
+	fake := telegramtest.New(t)
+	clock := telegramtest.NewManualClock(time.Now())
+	roster := newMemRoster()
+	var open atomic.Bool
+	roster.teams["default"].Within = func(time.Time) bool { return open.Load() }
+	roster.teams["default"].NextOpen = func(t time.Time) time.Time { return t.Add(24 * time.Hour) }
+	startServeWith(t, fake, rigOptions{}, func(c *serveConfig) {
+		c.roster, c.now, c.slaEvery = roster, clock.Now, 20*time.Millisecond
+		c.route = func(cs *intake.Case) (intake.Route, error) {
+			p := 2
+			if slices.Contains(cs.Routing["urgency"], "immediate") {
+				p = 1
+			}
+			return intake.Route{Team: "default", Priority: p, SLA: time.Hour}, nil
+		}
+	})
+	for _, o := range roster.officers {
+		fake.User(o.ChatID)
+	}
+	refOf := func(chat int64, script string) string {
+		p := fake.User(chat, telegramtest.WithLanguageCode("en"))
+		_, steps := readGolden(t, script)
+		playGolden(t, fake, p, steps)
+		ms := fake.BotMessages(chat)
+		ref, _ := refIn(ms[len(ms)-1].Text)
+		return ref
+	}
+	p1 := refOf(7101, "en-immediate-danger.txt")
+	p2 := refOf(7102, "en-skip-everything.txt")
+	count := func(chat int64, words ...string) int {
+		n := 0
+		for _, m := range fake.BotMessages(chat) {
+			all := true
+			for _, w := range words {
+				all = all && strings.Contains(m.Text, w)
+			}
+			if all {
+				n++
+			}
+		}
+		return n
+	}
+	clock.Advance(31 * time.Minute)
+	lastText(t, fake, 9001, "Bîranîn: doza "+p1) // the Kurmanji-speaking officer reads Kurmanji
+	clock.Advance(30 * time.Minute)
+	lastText(t, fake, 9003, "Escalated: case "+p1)
+	clock.Advance(30 * time.Minute)
+	lastText(t, fake, 9004, "Escalated: case "+p1)
+	time.Sleep(200 * time.Millisecond) // ten more rounds of the scheduler
+	if n := count(9001, "Bîranîn", p1); n != 1 {
+		t.Errorf("the team was reminded %d times, want once", n)
+	}
+	if n := count(9003, "Escalated", p1); n != 1 {
+		t.Errorf("the supervisor was told %d times, want once", n)
+	}
+	if n := count(9004, "Escalated", p1); n != 1 {
+		t.Errorf("the backup team was told %d times, want once", n)
+	}
+	if n := count(9001, p2) + count(9003, "Escalated", p2); n > 1 { // the new-case notice only
+		t.Errorf("the P2 case was reminded or escalated outside working hours (%d messages)", n)
+	}
+	open.Store(true)
+	clock.Advance(24 * time.Hour)
+	lastText(t, fake, 9003, "Escalated: case "+p2)
+}
