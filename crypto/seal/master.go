@@ -27,6 +27,7 @@ const (
 	PurposeBlindIndex Purpose = "blind-index"   // the pepper of blind indexes
 	PurposeTeamWrap   Purpose = "team-wrap"     // team private keys at rest
 	PurposeEnvelope   Purpose = "envelope-auth" // MAC over case envelopes
+	PurposeDirectory  Purpose = "directory"     // the officer directory at rest (teams, officers, invites)
 )
 
 // MaxMasterKeys bounds a keyring file (one key per rotation).
@@ -174,7 +175,7 @@ func NewKeyring(masters ...*MasterKey) (*Keyring, error) {
 		current: map[Purpose]derivedKey{},
 	}
 	for _, m := range masters {
-		for _, p := range []Purpose{PurposeSession, PurposeTeamWrap} {
+		for _, p := range []Purpose{PurposeSession, PurposeTeamWrap, PurposeDirectory} {
 			k := m.derive(p)
 			d := derivedKey{k: k, id: keyID("penah "+string(p)+" v1", k)}
 			kr.derived[d.id] = d

@@ -9,13 +9,24 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/boltstore"
+	"github.com/penahbot/penah/internal/store/storetest"
 )
 
-// TestOpenMigratesLayoutTwo: a file of layout 2 (before the directory) opens, gets the directory
+// TestDirectoryConformance runs the directory's part of the suite alone (TestConformance covers
+// it too): go test -run Directory ./internal/store/...
+func TestDirectoryConformance(t *testing.T) {
+	storetest.RunOnly(t, func(t *testing.T) intake.Store {
+		s, _ := open(t)
+		return s
+	}, "Directory/")
+}
+
+// TestDirectoryLayoutMigration: a file of layout 2 (before the directory) opens, gets the directory
 // bucket and the current layout number, and keeps directory records across a reopen; a file of a
 // layout newer than this Penah is refused.
-func TestOpenMigratesLayoutTwo(t *testing.T) {
+func TestDirectoryLayoutMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "penah.db")
 	s, err := boltstore.Open(path)

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,6 +67,35 @@ func Run(t *testing.T, open func(t *testing.T) intake.Store, opts ...Options) {
 		})
 	}
 	runDumper(t, open, o)
+}
+
+// RunOnly runs the behaviour tests whose names start with prefix (such as "Directory/"), as Run
+// does but without the Dumper group: a quick run of one part of the contract.
+func RunOnly(t *testing.T, open func(t *testing.T) intake.Store, prefix string, opts ...Options) {
+	if len(opts) > 1 {
+		t.Fatal("storetest.RunOnly: at most one Options")
+	}
+	var o Options
+	if len(opts) == 1 {
+		o = opts[0]
+	}
+	n := 0
+	for _, tc := range tests {
+		if !strings.HasPrefix(tc.name, prefix) {
+			continue
+		}
+		n++
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			if s == nil {
+				t.Fatal("open returned a nil store")
+			}
+			tc.run(t, s, o)
+		})
+	}
+	if n == 0 {
+		t.Fatalf("storetest.RunOnly: no test starts with %q", prefix)
+	}
 }
 
 type test struct {
