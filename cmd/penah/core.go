@@ -16,7 +16,9 @@ import (
 
 	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/flows/engine"
+	"github.com/penahbot/penah/flows/library"
 	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/routing"
 	"github.com/penahbot/penah/internal/store/boltstore"
 	"github.com/penahbot/penah/internal/store/redisstore"
 	"github.com/penahbot/penah/internal/vault"
@@ -210,11 +212,50 @@ func readIdentity(path, passFile string, stdin io.Reader, stderr io.Writer) (*se
 	return id, nil
 }
 
-// route sends every case to the default team at priority 3 with no SLA until the routing
-// rules and teams are wired in (issue 6).
-func route(*intake.Case) (intake.Route, error) {
-	return intake.Route{Team: vault.DefaultTeam, Priority: 3}, nil
+// DefaultSLA is the claim SLA per priority of a team that sets none (DESIGN.md §5: P1 within
+// 15 minutes).
+var DefaultSLA = map[int]time.Duration{1: 15 * time.Minute, 2: 4 * time.Hour, 3: 24 * time.Hour}
+
+// loadRouting reads the routing rules (file, or the shipped ones when file is "") and validates
+// them against the built-in flows and the teams that have keys, so no rule can send a case to a
+// team nobody can read.
+func loadRouting(file string, v *vault.Vault) (*routing.Rules, error) {
+	data, name := routing.DefaultYAML(), routing.DefaultFile
+	if file != "" {
+		var err error
+		if data, err = readLimited(file, routing.MaxFileBytes); err != nil {
+			return nil, err
+		}
+		name = file
+	}
+	fs, err := library.Load()
+	if err != nil {
+		return nil, err
+	}
+	var teams []string
+	for _, t := range v.Teams() {
+		teams = append(teams, t.Name)
+	}
+	return routing.Load(data, name, routing.NewVocabulary(fs), routing.WithTeams(teams))
 }
+
+// newRouter routes cases by the rules; sla gives a team's claim SLA for a priority. A team
+// without a key (removed since the rules were checked) falls back to the default team, loudly:
+// a case must never be lost to a routing mistake.
+func newRouter(rules *routing.Rules, v *vault.Vault, sla func(team string, priority int) time.Duration, log *slog.Logger) intake.Router {
+	return func(c *intake.Case) (intake.Route, error) {
+		d := rules.Route(c.Routing, c.Lang)
+		team := d.Team
+		if _, ok := v.Team(team); !ok {
+			log.Error("routed to a team without a key; using the default team", "alert", true, "team", team, "rule", d.TeamRule)
+			team = vault.DefaultTeam
+		}
+		return intake.Route{Team: team, Priority: d.Priority, SLA: sla(team, d.Priority)}, nil
+	}
+}
+
+// defaultSLAFor is the SLA function when no team sets its own.
+func defaultSLAFor(_ string, priority int) time.Duration { return DefaultSLA[priority] }
 
 // flowsCore is the opened core with the conversation engine and the service on top of it.
 type flowsCore struct {
@@ -233,6 +274,8 @@ func openService(ctx context.Context, data string, getenv env, dev bool, stderr 
 type serviceOptions struct {
 	now   func() time.Time
 	route intake.Router
+	// routingFile names the routing rules (""; PENAH_ROUTING, else the shipped rules).
+	routingFile string
 }
 
 // openServiceWith is openService with the store named and the logger given.
@@ -240,9 +283,7 @@ func openServiceWith(ctx context.Context, data, storeSpec string, getenv env, de
 	if o.now == nil {
 		o.now = time.Now
 	}
-	if o.route == nil {
-		o.route = route
-	}
+
 	eng, set, cat, err := newEngine()
 	if err != nil {
 		return nil, err
@@ -250,6 +291,18 @@ func openServiceWith(ctx context.Context, data, storeSpec string, getenv env, de
 	c, err := openCoreWith(ctx, data, storeSpec, getenv, dev, stderr)
 	if err != nil {
 		return nil, err
+	}
+	if o.route == nil {
+		file := o.routingFile
+		if file == "" {
+			file = getenv("PENAH_ROUTING")
+		}
+		rules, err := loadRouting(file, c.vault)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		o.route = newRouter(rules, c.vault, defaultSLAFor, log)
 	}
 	svc := intake.NewService(eng, c.store, c.vault, o.route, cat, o.now, log)
 	return &flowsCore{core: c, svc: svc, lib: set, cat: cat}, nil

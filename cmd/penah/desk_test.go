@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/bot/telegramtest"
 	"github.com/penahbot/penah/internal/intake"
+	"github.com/penahbot/penah/internal/routing"
 	"github.com/penahbot/penah/internal/store/boltstore"
 	"github.com/penahbot/penah/locales"
 )
@@ -358,4 +361,27 @@ func TestDeskSLAEscalation(t *testing.T) {
 	open.Store(true)
 	clock.Advance(24 * time.Hour)
 	lastText(t, fake, 9003, "Escalated: case "+p2)
+}
+
+// TestServeRoutingNeedsTeamKeys: rules that send cases to a team without a key are refused at
+// start, so no case can be sealed for nobody.
+func TestServeRoutingNeedsTeamKeys(t *testing.T) {
+	fake := telegramtest.New(t)
+	rules := filepath.Join(t.TempDir(), "routing.yaml")
+	text := strings.Replace(string(routing.DefaultYAML()), "  # - name: duhok-kurmanji\n  #   when: {governorate: [duhok], language: [kmr]}\n  #   team: duhok\n",
+		"  - name: duhok-kurmanji\n    when: {governorate: [duhok], language: [kmr]}\n    team: duhok\n", 1)
+	if !strings.Contains(text, "\n    team: duhok\n") {
+		t.Fatalf("could not add a team rule to the shipped rules:\n%s", text)
+	}
+	if err := os.WriteFile(rules, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	err := run(ctx, []string{"serve", "--telegram-api", fake.URL(), "--telegram-token", fake.Token(), "--dev", "--data", t.TempDir(), "--routing", rules},
+		func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "duhok") {
+		t.Fatalf("serve with a rule for a team without a key: %v", err)
+	}
 }

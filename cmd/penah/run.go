@@ -34,6 +34,8 @@ Usage:
   penah flows check [FILE...]   check flows (default: the built-in ones); non-zero exit on any error
   penah flows graph FILE|ID     print a Mermaid diagram of a flow
   penah flows test [DIR]        replay the golden transcripts (default: flows/testdata/transcripts)
+  penah stats [--since DATE] [--until DATE] [--format text|csv]
+        counts by topic, governorate, priority, status, language; cells under 11 suppressed
   penah routing check [FILE]    check routing rules (default: the shipped ones)
   penah routing explain [--rules FILE] --field topic=forced_work --field governorate=duhok [--lang kmr]
         show the team and priority a case would get, and which rule decided each
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return runStore(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], getenv, stdout, stderr)
+	case "stats":
+		return runStats(ctx, args[1:], getenv, stdout, stderr)
 	case "routing":
 		return runRouting(ctx, args[1:], getenv, stdout, stderr)
 	case "bench":

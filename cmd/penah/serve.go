@@ -46,6 +46,7 @@ var webhookSecretRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // serveConfig is `penah serve`'s configuration, from flags and PENAH_* variables (flags win).
 type serveConfig struct {
 	data, store, token, api        string
+	routingFile                    string
 	webhook, secret, listen        string
 	dev                            bool
 	rate                           float64
@@ -84,6 +85,7 @@ func parseServe(args []string, getenv env, stderr io.Writer) (*serveConfig, erro
 	fl.StringVar(&c.webhook, "webhook", getenv("PENAH_WEBHOOK_URL"), "public HTTPS URL Telegram posts updates to (env PENAH_WEBHOOK_URL); without it Penah long-polls")
 	fl.StringVar(&c.secret, "webhook-secret", getenv("PENAH_WEBHOOK_SECRET"), "secret token Telegram sends with each update, 32-256 of A-Z a-z 0-9 _ - (env PENAH_WEBHOOK_SECRET)")
 	fl.StringVar(&c.listen, "listen", envOr("PENAH_LISTEN", defaultListen), "address the webhook listens on (env PENAH_LISTEN)")
+	fl.StringVar(&c.routingFile, "routing", "", "routing rules file (env PENAH_ROUTING; default: the shipped rules, see `penah routing check`)")
 	fl.BoolVar(&c.dev, "dev", false, "create development keys when there is no master key (never for real cases)")
 	fl.Float64Var(&c.rate, "rate", bot.SendRate, "global limit of Bot API sends per second")
 	fl.DurationVar(&c.pacing, "pacing", bot.ChatPacing, "least time between two messages to one chat")
@@ -150,7 +152,7 @@ func runServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 func serve(ctx context.Context, c *serveConfig) error {
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: c.logLevel}))
 	data := dataDir(c.getenv, c.data)
-	svc, err := openServiceWith(ctx, data, c.store, c.getenv, c.dev, c.stderr, log, serviceOptions{now: c.now, route: c.route})
+	svc, err := openServiceWith(ctx, data, c.store, c.getenv, c.dev, c.stderr, log, serviceOptions{now: c.now, route: c.route, routingFile: c.routingFile})
 	if errors.Is(err, vault.ErrNoMasterKey) {
 		return fmt.Errorf("%w (or give --dev for throw-away development keys)", err)
 	} else if err != nil {
