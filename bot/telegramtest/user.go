@@ -93,13 +93,24 @@ func (p *Person) send(m *Message) Sent {
 	c := s.chats[p.chat.ID]
 	m.Chat, m.From, m.Date = c.info, p.user, s.clock.Now()
 	s.appendLocked(c, m)
-	id := s.enqueueLocked(&wireUpdate{Message: m.wire()})
+	w := m.wire()
+	if m.ReplyTo != 0 {
+		if to := c.find(m.ReplyTo); to != nil {
+			w.ReplyToMessage = to.wire() // Telegram sends the answered message along, one level deep
+		}
+	}
+	id := s.enqueueLocked(&wireUpdate{Message: w})
 	return Sent{Message: m.clone(), UpdateID: id}
 }
 
 // SendText sends text, with bot_command entities where Telegram would mark them.
 func (p *Person) SendText(text string) Sent {
 	return p.send(&Message{Kind: KindText, Text: text, Source: text, Entities: botCommandEntities(text)})
+}
+
+// Reply sends text as an answer to the message messageID of the chat (reply_to_message).
+func (p *Person) Reply(messageID int, text string) Sent {
+	return p.send(&Message{Kind: KindText, Text: text, Source: text, Entities: botCommandEntities(text), ReplyTo: messageID})
 }
 
 // SendSticker sends a sticker showing emoji.

@@ -122,6 +122,9 @@ type Message struct {
 	Location *Location
 	Contact  *Contact
 
+	// ReplyTo is the id of the message this one answers (Telegram's reply_to_message), 0 for none.
+	ReplyTo int
+
 	Edits     int       // how many times the message was edited
 	EditDate  time.Time // time of the last edit
 	Deleted   bool
@@ -190,6 +193,7 @@ type wireMessage struct {
 	Location            *Location             `json:"location,omitempty"`
 	Contact             *Contact              `json:"contact,omitempty"`
 	ReplyMarkup         *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+	ReplyToMessage      *wireMessage          `json:"reply_to_message,omitempty"`
 }
 
 type wireSticker struct {

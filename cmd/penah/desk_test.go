@@ -385,3 +385,124 @@ func TestServeRoutingNeedsTeamKeys(t *testing.T) {
 		t.Fatalf("serve with a rule for a team without a key: %v", err)
 	}
 }
+
+// newestSince returns the bot's messages to chat after the first n.
+func newestSince(fake *telegramtest.Server, chat int64, n int) []telegramtest.Message {
+	ms := fake.BotMessages(chat)
+	if len(ms) <= n {
+		return nil
+	}
+	return ms[n:]
+}
+
+// TestDeskClaimRace: two officers press Claim on the same case at the same moment, 100 times
+// (the winner releases it between rounds): exactly one wins every time and the other is told.
+func TestDeskClaimRace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100 rounds through the fake Bot API")
+	}
+	fake := telegramtest.New(t)
+	roster := newMemRoster()
+	roster.officers[1].Langs = []locales.Lang{locales.EN} // both read English
+	roster.officers[0].Langs = []locales.Lang{locales.EN}
+	startServeWith(t, fake, rigOptions{args: []string{"--flood-limit", "-1"}}, func(c *serveConfig) { c.roster = roster })
+	a, b := fake.User(9001), fake.User(9002)
+	person := fake.User(7201, telegramtest.WithLanguageCode("en"))
+	_, steps := readGolden(t, "en-skip-everything.txt")
+	playGolden(t, fake, person, steps)
+	ms := fake.BotMessages(7201)
+	ref, _ := refIn(ms[len(ms)-1].Text)
+	lastText(t, fake, 9001, ref)
+	lastText(t, fake, 9002, ref)
+	for round := 0; round < 100; round++ {
+		na, nb := len(fake.BotMessages(9001)), len(fake.BotMessages(9002))
+		var wg sync.WaitGroup
+		for _, p := range []*telegramtest.Person{a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := p.Press("d:c:" + ref); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		waitFor(t, fmt.Sprintf("round %d: both answered", round), 10*time.Second, func() bool {
+			return len(newestSince(fake, 9001, na)) > 0 && len(newestSince(fake, 9002, nb)) > 0
+		})
+		wins := 0
+		var winner *telegramtest.Person
+		for _, o := range []struct {
+			p    *telegramtest.Person
+			chat int64
+			n    int
+		}{{a, 9001, na}, {b, 9002, nb}} {
+			first := newestSince(fake, o.chat, o.n)[0].Text
+			switch {
+			case strings.Contains(first, "is yours"):
+				wins++
+				winner = o.p
+			case !strings.Contains(first, "already been claimed by o-"):
+				t.Fatalf("round %d: chat %d got %q", round, o.chat, first)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("round %d: %d officers won the claim", round, wins)
+		}
+		n := len(fake.BotMessages(winner.ChatID()))
+		winner.SendText("/release " + ref)
+		waitFor(t, "the release", 10*time.Second, func() bool {
+			for _, m := range newestSince(fake, winner.ChatID(), n) {
+				if strings.Contains(m.Text, "back in the queue") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
+// TestDeskRelayArabicAndBlocked: the relay in Arabic with markup-looking text both ways; when
+// the person has blocked the bot, the officer is told.
+func TestDeskRelayArabicAndBlocked(t *testing.T) {
+	fake := telegramtest.New(t)
+	roster := newMemRoster()
+	startServeWith(t, fake, rigOptions{}, func(c *serveConfig) { c.roster = roster })
+	officer := fake.User(9002)
+	person := fake.User(7301, telegramtest.WithLanguageCode("ar"))
+	_, steps := readGolden(t, "ar-skip-everything.txt")
+	playGolden(t, fake, person, steps)
+	ms := fake.BotMessages(7301)
+	ref, _ := refIn(ms[len(ms)-1].Text)
+	lastText(t, fake, 9002, ref)
+	officer.Press("d:c:" + ref)
+	lastText(t, fake, 9002, "أصبحت لديك")
+	text := `مرحبا <script>alert(1)</script> & <a href="x">رابط</a>`
+	officer.SendText("/msg " + ref + " " + text)
+	got := lastText(t, fake, 7301, "مرحبا")
+	if !strings.Contains(got.Text, text) || len(got.Entities) != 0 {
+		t.Fatalf("the person got %q with entities %v; want the officer's text as plain text", got.Text, got.Entities)
+	}
+	person.SendText("شكرا <b>جزيلا</b>")
+	relayed := lastText(t, fake, 9002, "جزيلا")
+	if !strings.Contains(relayed.Text, "شكرا <b>جزيلا</b>") || len(relayed.Entities) != 0 {
+		t.Fatalf("the officer got %q", relayed.Text)
+	}
+	// The officer answers by replying to the person's relayed message: the reference in it
+	// names the case.
+	officer.Reply(relayed.ID, "أهلا *بك*")
+	if got := lastText(t, fake, 7301, "أهلا"); !strings.Contains(got.Text, "أهلا *بك*") {
+		t.Fatalf("the reply reached the person as %q", got.Text)
+	}
+	n := len(fake.BotMessages(9002))
+	person.Block()
+	officer.SendText("/msg " + ref + " هل أنت بخير؟")
+	waitFor(t, "the officer told of the block", 10*time.Second, func() bool {
+		for _, m := range newestSince(fake, 9002, n) {
+			if strings.Contains(m.Text, "بحظر البوت") {
+				return true
+			}
+		}
+		return false
+	})
+}
