@@ -36,7 +36,8 @@ type Categories map[Dimension][]string
 // the choices of the topic, age band and services questions of the given flows.
 func DefaultCategories(fs []*flows.Flow) Categories {
 	c := Categories{
-		ByStatus:      {string(intake.StatusQueued), string(intake.StatusEscalated), string(intake.StatusClaimed), string(intake.StatusClosed), string(intake.StatusShredded)},
+		ByStatus: {string(intake.StatusQueued), string(intake.StatusEscalated), string(intake.StatusClaimed), string(intake.StatusInContact),
+			string(intake.StatusReferred), string(intake.StatusClosed), string(intake.StatusShredded)},
 		ByPriority:    {priorityLabel(1), priorityLabel(2), priorityLabel(3)},
 		ByGovernorate: slices.Clone(locales.Governorates),
 	}
