@@ -206,27 +206,8 @@ func (d *Directory) PutTeam(ctx context.Context, t *Team, actor string, now time
 	if err := checkActor(actor); err != nil {
 		return err
 	}
-	if err := t.Validate(); err != nil {
+	if err := d.CheckTeam(ctx, t); err != nil {
 		return err
-	}
-	if t.Backup != "" {
-		if _, err := d.Team(ctx, t.Backup); errors.Is(err, intake.ErrNotFound) {
-			return invalid("backup", "there is no team %q", t.Backup)
-		} else if err != nil {
-			return err
-		}
-	}
-	for _, id := range t.Supervisors {
-		o, err := d.Officer(ctx, id)
-		if errors.Is(err, intake.ErrNotFound) {
-			return invalid("supervisors", "there is no officer %s", id)
-		}
-		if err != nil {
-			return err
-		}
-		if !o.Active() || !o.Role.Supervises() {
-			return invalid("supervisors", "officer %s is %s, not an active supervisor or admin", id, o.Role)
-		}
 	}
 	var old *Team
 	if t.Version != 0 {
@@ -246,6 +227,37 @@ func (d *Directory) PutTeam(ctx context.Context, t *Team, actor string, now time
 		return d.audit(ctx, actor, "team added", "team "+t.Name, now)
 	}
 	return d.audit(ctx, actor, "team changed", "team "+t.Name+": "+strings.Join(teamChanges(old, t), ", "), now)
+}
+
+// CheckTeam checks a team as PutTeam does, without writing it: Validate, and that its backup
+// team exists and its supervisors are active officers with a supervising role.
+func (d *Directory) CheckTeam(ctx context.Context, t *Team) error {
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	if t.Backup != "" {
+		if _, err := d.Team(ctx, t.Backup); errors.Is(err, intake.ErrNotFound) {
+			return invalid("backup", "there is no team %q", t.Backup)
+		} else if err != nil {
+			return err
+		}
+	}
+	for _, id := range t.Supervisors {
+		o, err := d.Officer(ctx, id)
+		if errors.Is(err, intake.ErrNotFound) {
+			return invalid("supervisors", "there is no officer %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		if !o.Active() {
+			return invalid("supervisors", "officer %s is disabled", id)
+		}
+		if !o.Role.Supervises() {
+			return invalid("supervisors", "officer %s is an officer, not a supervisor or admin", id)
+		}
+	}
+	return nil
 }
 
 // teamChanges names the fields that differ.
