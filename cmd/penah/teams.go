@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/internal/directory"
 	"github.com/penahbot/penah/internal/intake"
@@ -598,4 +600,94 @@ func officersSetDisabled(ctx context.Context, id string, disable bool, data, sto
 		fmt.Fprintf(stdout, "officer %s enabled (off duty: they switch on with /duty)\n", id)
 	}
 	return nil
+}
+
+// dirRoster is the officer directory as the bot's desk sees it: bot.Roster over
+// internal/directory. penah serve sets it as serveConfig.roster:
+//
+//	roster: newDirRoster(directory.New(c.store, c.vault), time.Now)
+type dirRoster struct {
+	dir *directory.Directory
+	now func() time.Time // the time of audit entries (duty switches)
+}
+
+var _ bot.Roster = (*dirRoster)(nil)
+
+func newDirRoster(dir *directory.Directory, now func() time.Time) *dirRoster {
+	return &dirRoster{dir: dir, now: now}
+}
+
+func officerInfo(o *directory.Officer) *bot.OfficerInfo {
+	return &bot.OfficerInfo{
+		ID: o.ID, ChatID: o.TelegramID, Team: o.Team, Role: string(o.Role),
+		Langs: slices.Clone(o.Languages), Gender: o.Gender, OnDuty: o.OnDuty, Active: o.Active(),
+	}
+}
+
+// found turns the directory's not-found into the roster's nil.
+func found[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, intake.ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (r *dirRoster) OfficerByTelegram(ctx context.Context, telegramID int64) (*bot.OfficerInfo, error) {
+	o, err := found(r.dir.OfficerByTelegram(ctx, telegramID))
+	if o == nil || err != nil {
+		return nil, err
+	}
+	return officerInfo(o), nil
+}
+
+func (r *dirRoster) Officer(ctx context.Context, id string) (*bot.OfficerInfo, error) {
+	o, err := found(r.dir.Officer(ctx, id))
+	if o == nil || err != nil {
+		return nil, err
+	}
+	return officerInfo(o), nil
+}
+
+func (r *dirRoster) TeamOfficers(ctx context.Context, team string) ([]*bot.OfficerInfo, error) {
+	officers, err := r.dir.TeamOfficers(ctx, team)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*bot.OfficerInfo, len(officers))
+	for i, o := range officers {
+		out[i] = officerInfo(o)
+	}
+	return out, nil
+}
+
+func (r *dirRoster) Team(ctx context.Context, name string) (*bot.TeamInfo, error) {
+	t, err := found(r.dir.Team(ctx, name))
+	if t == nil || err != nil {
+		return nil, err
+	}
+	return &bot.TeamInfo{
+		Name: t.Name, Supervisors: slices.Clone(t.Supervisors), Backup: t.Backup,
+		Within: t.Within, NextOpen: t.NextOpen,
+	}, nil
+}
+
+// SetOnDuty switches an officer's own duty: the officer is the audit's actor.
+func (r *dirRoster) SetOnDuty(ctx context.Context, id string, on bool) error {
+	_, err := r.dir.SetOnDuty(ctx, id, on, id, r.now())
+	return err
+}
+
+func (r *dirRoster) IsInvite(s string) bool { return directory.IsInviteToken(s) }
+
+// Redeem answers an account that is an officer's already (a disabled officer trying a new
+// invite) as it answers a bad invite: the invite stays usable, and nothing is revealed.
+func (r *dirRoster) Redeem(ctx context.Context, token string, telegramID int64, now time.Time) (*bot.OfficerInfo, error) {
+	o, err := r.dir.Redeem(ctx, token, telegramID, now)
+	if errors.Is(err, directory.ErrInvalidInvite) || errors.Is(err, directory.ErrAlreadyRegistered) {
+		return nil, bot.ErrInvalidInvite
+	}
+	if err != nil {
+		return nil, err
+	}
+	return officerInfo(o), nil
 }

@@ -8,15 +8,18 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/internal/directory"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/redisstore/redistest"
 	"github.com/penahbot/penah/internal/vault"
+	"github.com/penahbot/penah/locales"
 )
 
 // dirEnv is the environment of a fresh data directory with a master key (as after `penah keys
@@ -333,4 +336,74 @@ func TestTeamsSealedOnly(t *testing.T) {
 	if _, err := runDir(t, runTeams, e, "add", "erbil", "--languages", "ckb", "--governorates", "erbil", "--sealed-only", "--identity-out", filepath.Join(dir, "e"), "--passphrase-file", filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "--passphrase-file") {
 		t.Fatalf("a missing passphrase file: %v", err)
 	}
+}
+
+// TestOfficersRoster: the directory as the bot's desk sees it (bot.Roster): an invite printed by
+// the command registers the account that opens it, unknown ids are nil, a bad or second use of an
+// invite is bot.ErrInvalidInvite, duty switches are the officer's own, teams carry their hours.
+func TestOfficersRoster(t *testing.T) {
+	e := dirEnv(t, "")
+	mustDir(t, runTeams, e, "add", "duhok", "--languages", "kmr,ar", "--governorates", "duhok", "--hours", "Sun-Thu 08:00-16:00")
+	mustDir(t, runTeams, e, "add", "erbil", "--languages", "ckb", "--governorates", "erbil", "--backup", "duhok")
+	out := mustDir(t, runOfficers, e, "invite", "--team", "duhok", "--role", "supervisor", "--bot-username", "PenahBot", "--gender", "male")
+	token := inviteLink.FindStringSubmatch(out)[1]
+	other := mustDir(t, runOfficers, e, "invite", "--team", "erbil", "--role", "officer", "--bot-username", "PenahBot")
+	second := inviteLink.FindStringSubmatch(other)[1]
+	ctx := context.Background()
+	withDirectory(t, e, func(c *dirCore) {
+		now := time.Date(2031, 3, 6, 6, 0, 0, 0, time.UTC) // Thursday 09:00 in Baghdad
+		r := newDirRoster(c.dir, func() time.Time { return now })
+		if !r.IsInvite(token) || r.IsInvite("info") {
+			t.Fatal("IsInvite")
+		}
+		if o, err := r.OfficerByTelegram(ctx, 555); o != nil || err != nil {
+			t.Fatalf("an unknown account = %+v, %v; want nil, nil", o, err)
+		}
+		o, err := r.Redeem(ctx, token, 555, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.ChatID != 555 || o.Team != "duhok" || o.Role != bot.RoleSupervisor || o.Gender != "male" || !o.Active || o.OnDuty ||
+			!slices.Equal(o.Langs, []locales.Lang{locales.KMR, locales.AR}) || o.Lang() != locales.KMR || !o.Supervises("duhok") {
+			t.Fatalf("registered officer = %+v", o)
+		}
+		if _, err := r.Redeem(ctx, token, 556, time.Now()); !errors.Is(err, bot.ErrInvalidInvite) {
+			t.Fatalf("a used invite: %v", err)
+		}
+		if _, err := r.Redeem(ctx, second, 555, time.Now()); !errors.Is(err, bot.ErrInvalidInvite) {
+			t.Fatalf("a registered account with a second invite: %v", err)
+		}
+		if err := r.SetOnDuty(ctx, o.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		byID, err := r.Officer(ctx, o.ID)
+		if err != nil || !byID.OnDuty {
+			t.Fatalf("after /duty: %+v, %v", byID, err)
+		}
+		if none, err := r.Officer(ctx, "o-00000000"); none != nil || err != nil {
+			t.Fatalf("an unknown officer = %+v, %v", none, err)
+		}
+		if team, err := r.TeamOfficers(ctx, "duhok"); err != nil || len(team) != 1 || team[0].ID != o.ID {
+			t.Fatalf("TeamOfficers = %+v, %v", team, err)
+		}
+		tm, err := r.Team(ctx, "duhok")
+		if err != nil || tm.Name != "duhok" || !tm.Within(now) || tm.Within(now.Add(24*time.Hour)) {
+			t.Fatalf("Team(duhok) = %+v, %v; open on Thursday morning, closed on Friday", tm, err)
+		}
+		if next := tm.NextOpen(now.Add(24 * time.Hour)); !next.Equal(time.Date(2031, 3, 9, 5, 0, 0, 0, time.UTC)) {
+			t.Fatalf("NextOpen from Friday = %v, want Sunday 08:00 Baghdad", next)
+		}
+		if tm, err := r.Team(ctx, "erbil"); err != nil || tm.Backup != "duhok" {
+			t.Fatalf("Team(erbil) = %+v, %v", tm, err)
+		}
+		if none, err := r.Team(ctx, "basra"); none != nil || err != nil {
+			t.Fatalf("an unknown team = %+v, %v", none, err)
+		}
+		if _, err := c.dir.Disable(ctx, o.ID, directory.ActorCLI, now); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := r.OfficerByTelegram(ctx, 555); err != nil || got == nil || got.Active || got.OnDuty {
+			t.Fatalf("a disabled officer = %+v, %v; want found, inactive, off duty", got, err)
+		}
+	})
 }
