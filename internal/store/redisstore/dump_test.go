@@ -17,7 +17,7 @@ import (
 // TestRestoreRebuildsEveryIndex: under its own prefix, a restored store holds exactly the keys
 // the source holds, with the same contents and the same absolute expiry — records, indexes
 // (queues, case indexes by team and status, deadlines, links, the inbox's chats, outbox heads,
-// due set and counter, the audit head) and lifetimes — and restoring again changes none of it.
+// due set and counter, the audit head, the directory's names) and lifetimes — and restoring again changes none of it.
 func TestRestoreRebuildsEveryIndex(t *testing.T) {
 	url, _, _ := redistest.Start(t)
 	src, sp := openFresh(t, url)
@@ -29,7 +29,7 @@ func TestRestoreRebuildsEveryIndex(t *testing.T) {
 	compareKeyspace(t, keyspace(t, url, dp), want)
 	storetest.RestoreRecords(t, dst, rs, len(rs))
 	compareKeyspace(t, keyspace(t, url, dp), want)
-	for _, k := range []string{"{l}:obseq", "{l}:inchats", "{l}:links:alice", "{l}:overdue", "{l}:audit:head", "{l}:seen:100"} {
+	for _, k := range []string{"{l}:obseq", "{l}:inchats", "{l}:links:alice", "{l}:overdue", "{l}:audit:head", "{l}:seen:100", "{l}:dirs", "{l}:dir:team:t"} {
 		if _, ok := want[k]; !ok {
 			t.Fatalf("the populated store lacks %s: the test does not check what it claims", k)
 		}
