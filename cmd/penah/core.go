@@ -17,6 +17,7 @@ import (
 	"github.com/penahbot/penah/crypto/seal"
 	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/flows/library"
+	"github.com/penahbot/penah/internal/directory"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/routing"
 	"github.com/penahbot/penah/internal/store/boltstore"
@@ -254,8 +255,22 @@ func newRouter(rules *routing.Rules, v *vault.Vault, sla func(team string, prior
 	}
 }
 
-// defaultSLAFor is the SLA function when no team sets its own.
-func defaultSLAFor(_ string, priority int) time.Duration { return DefaultSLA[priority] }
+// teamSLA gives a team's claim SLA from the directory, or DefaultSLA for a team it does not
+// hold (the default team before `penah teams add default`).
+func teamSLA(dir *directory.Directory, log *slog.Logger) func(team string, priority int) time.Duration {
+	return func(team string, priority int) time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		t, err := dir.Team(ctx, team)
+		if err != nil || t == nil {
+			if err != nil && !errors.Is(err, intake.ErrNotFound) {
+				log.Warn("reading a team's SLA failed; using the default", "team", team, "err", err)
+			}
+			return DefaultSLA[priority]
+		}
+		return t.ClaimSLA(priority)
+	}
+}
 
 // flowsCore is the opened core with the conversation engine and the service on top of it.
 type flowsCore struct {
@@ -302,7 +317,7 @@ func openServiceWith(ctx context.Context, data, storeSpec string, getenv env, de
 			c.Close()
 			return nil, err
 		}
-		o.route = newRouter(rules, c.vault, defaultSLAFor, log)
+		o.route = newRouter(rules, c.vault, teamSLA(directory.New(c.store, c.vault), log), log)
 	}
 	svc := intake.NewService(eng, c.store, c.vault, o.route, cat, o.now, log)
 	return &flowsCore{core: c, svc: svc, lib: set, cat: cat}, nil

@@ -34,6 +34,8 @@ Usage:
   penah flows check [FILE...]   check flows (default: the built-in ones); non-zero exit on any error
   penah flows graph FILE|ID     print a Mermaid diagram of a flow
   penah flows test [DIR]        replay the golden transcripts (default: flows/testdata/transcripts)
+  penah teams add|edit|list     protection teams: languages, governorates, supervisors, backup, SLA, hours
+  penah officers invite|list|disable|enable|add   officers: one-time invite links, duty, access
   penah stats [--since DATE] [--until DATE] [--format text|csv]
         counts by topic, governorate, priority, status, language; cells under 11 suppressed
   penah routing check [FILE]    check routing rules (default: the shipped ones)
@@ -75,6 +77,10 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return runStore(ctx, args[1:], getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], getenv, stdout, stderr)
+	case "teams":
+		return runTeams(ctx, args[1:], getenv, stdout, stderr)
+	case "officers":
+		return runOfficers(ctx, args[1:], getenv, stdout, stderr)
 	case "stats":
 		return runStats(ctx, args[1:], getenv, stdout, stderr)
 	case "routing":

@@ -23,6 +23,7 @@ import (
 
 	"github.com/penahbot/penah/bot"
 	"github.com/penahbot/penah/crypto/seal"
+	"github.com/penahbot/penah/internal/directory"
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/store/boltstore"
 	"github.com/penahbot/penah/internal/vault"
@@ -58,7 +59,7 @@ type serveConfig struct {
 	ready                          func(addr string)               // tests: called once serving, with the webhook's address
 	telegramNow                    func() time.Time                // tests: Telegram's clock, for its 48 h delete window
 	wrapStore                      func(intake.Store) intake.Store // tests: fault injection around the edge's store
-	roster                         bot.Roster                      // the officer directory (nil: no officer side)
+	roster                         bot.Roster                      // tests: the officer directory (nil: internal/directory)
 	slaEvery                       time.Duration                   // how often SLAs are checked (0: bot.SLAEvery)
 	now                            func() time.Time                // tests: the clock of turns, cases and SLAs (nil: time.Now)
 	route                          intake.Router                   // tests: routing (nil: the default)
@@ -175,6 +176,14 @@ func serve(ctx context.Context, c *serveConfig) error {
 	if c.wrapStore != nil {
 		store = c.wrapStore(store)
 	}
+	roster := c.roster
+	if roster == nil {
+		now := c.now
+		if now == nil {
+			now = time.Now
+		}
+		roster = newDirRoster(directory.New(store, svc.vault), now)
+	}
 
 	kr := svc.vault.Keyring()
 	sealUpdate := func(id int64, raw []byte) ([]byte, error) {
@@ -210,12 +219,12 @@ func serve(ctx context.Context, c *serveConfig) error {
 		Store: store, Service: svc.svc, Catalog: svc.cat, Open: openUpdate, SealOut: sealOut, OpenOut: openOut,
 		Owner: owner, Wake: sender.Wake, Workers: c.workers, FloodLimit: c.floodLimit,
 		AutoClear: c.autoClear, Logger: log, Now: c.now,
-		Roster: c.roster, Library: svc.lib, ChatKey: chatKey,
+		Roster: roster, Library: svc.lib, ChatKey: chatKey,
 		SealDir: func(name string, plain []byte) ([]byte, error) {
-			return kr.SealSecret(seal.PurposeSession, "dir:"+name, plain)
+			return kr.SealSecret(seal.PurposeDirectory, "edge:"+name, plain)
 		},
 		OpenDir: func(name string, sealed []byte) ([]byte, error) {
-			return kr.OpenSecret(seal.PurposeSession, "dir:"+name, sealed)
+			return kr.OpenSecret(seal.PurposeDirectory, "edge:"+name, sealed)
 		},
 	}
 	sender.Blocked = func(chat intake.SessionKey) {

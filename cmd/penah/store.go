@@ -166,10 +166,8 @@ func storeMigrate(ctx context.Context, args []string, getenv env, stdout, stderr
 	if err := dd.Dump(ctx, func(r intake.Record) error { there[r.Kind]++; return nil }); err != nil {
 		return fmt.Errorf("counting the target: %w", err)
 	}
-	kinds := []intake.RecordKind{intake.RecordKey, intake.RecordCase, intake.RecordSession, intake.RecordUpdate,
-		intake.RecordDedupe, intake.RecordOutbox, intake.RecordAudit, intake.RecordOffset}
 	mismatch := false
-	for _, k := range kinds {
+	for _, k := range intake.RecordKinds {
 		fmt.Fprintf(stdout, "%-8s copied %d, target holds %d\n", k, copied[k], there[k])
 		mismatch = mismatch || copied[k] != there[k]
 	}
