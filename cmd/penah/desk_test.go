@@ -506,3 +506,130 @@ func TestDeskRelayArabicAndBlocked(t *testing.T) {
 		return false
 	})
 }
+
+// playLoose plays a golden script's inputs (possibly changed) without comparing the replies:
+// after each input it waits for as many messages or edits as the golden had.
+func playLoose(t *testing.T, fake *telegramtest.Server, p *telegramtest.Person, steps []step) {
+	t.Helper()
+	chat := p.ChatID()
+	for _, st := range steps {
+		before := botOutput(fake, chat)
+		if st.text != "" {
+			p.SendText(st.text)
+		} else {
+			m, ok := lastWithButtons(fake, chat)
+			if !ok {
+				t.Fatalf("line %d: no message with buttons", st.line)
+			}
+			all := slices.Concat(m.Keyboard...)
+			if _, err := p.PressOn(m.ID, all[st.button-1].CallbackData); err != nil {
+				t.Fatalf("line %d: %v", st.line, err)
+			}
+		}
+		waitFor(t, fmt.Sprintf("line %d: replies", st.line), 10*time.Second, func() bool {
+			return botOutput(fake, chat) >= before+len(st.replies)
+		})
+	}
+}
+
+// TestDeskDuhokKurmanji is issue 6's "done when", on the real directory and routing rules: a
+// person in Duhok who speaks Kurmanji and reports forced labour is routed to the Duhok team, its
+// on-duty Kurmanji-speaking officer claims the case, they talk through the bot, the officer
+// refers with consent and closes; another, unclaimed P1 case is reminded and escalated on time;
+// `penah audit verify` passes.
+func TestDeskDuhokKurmanji(t *testing.T) {
+	data := t.TempDir()
+	noenv := func(string) string { return "" }
+	c, err := openCore(context.Background(), data, noenv, true, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for _, args := range [][]string{
+		{"teams", "add", "default", "--languages", "all", "--governorates", "all"},
+		{"teams", "add", "duhok", "--languages", "kmr,ar", "--governorates", "duhok", "--backup", "default", "--sla", "1=15m,2=4h,3=24h"},
+		{"officers", "add", "--team", "duhok", "--role", "officer", "--telegram-id", "9101", "--languages", "kmr", "--gender", "female"},
+		{"officers", "add", "--team", "duhok", "--role", "supervisor", "--telegram-id", "9102", "--languages", "en"},
+		{"officers", "add", "--team", "default", "--role", "officer", "--telegram-id", "9103", "--languages", "en"},
+	} {
+		if out, errOut, err := runCmd(t, "", append(args, "--data", data)...); err != nil {
+			t.Fatalf("%v: %v\n%s%s", args, err, out, errOut)
+		}
+	}
+	rules := filepath.Join(t.TempDir(), "routing.yaml")
+	text := strings.Replace(string(routing.DefaultYAML()), "  # - name: duhok-kurmanji\n  #   when: {governorate: [duhok], language: [kmr]}\n  #   team: duhok\n",
+		"  - name: duhok-kurmanji\n    when: {governorate: [duhok], language: [kmr]}\n    team: duhok\n", 1)
+	if err := os.WriteFile(rules, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fake := telegramtest.New(t)
+	clock := telegramtest.NewManualClock(time.Now())
+	r := startServeWith(t, fake, rigOptions{data: data, args: []string{"--routing", rules}}, func(c *serveConfig) {
+		c.now, c.slaEvery = clock.Now, 20*time.Millisecond
+	})
+	officer := fake.User(9101, telegramtest.WithLanguageCode("ku"))
+	fake.User(9102) // the supervisor
+	fake.User(9103) // an officer of the default team
+	officer.SendText("/duty")
+	lastText(t, fake, 9101, "Tu niha li ser kar î")
+
+	// Forced labour in Duhok, in Kurmanji: the golden immediate-danger conversation with the
+	// topic and the governorate changed.
+	_, steps := readGolden(t, "kmr-immediate-danger.txt")
+	for i := range steps {
+		switch steps[i].line {
+		case 95:
+			steps[i].button = 4 // topic: forced work
+		case 129:
+			steps[i].button = 1 // governorate: Duhok
+		}
+	}
+	person := fake.User(7401, telegramtest.WithLanguageCode("kmr"))
+	playLoose(t, fake, person, steps)
+	ms := fake.BotMessages(7401)
+	ref, ok := refIn(ms[len(ms)-1].Text)
+	if !ok {
+		t.Fatalf("no case reference in %q", ms[len(ms)-1].Text)
+	}
+	notice := lastText(t, fake, 9101, ref)
+	if !strings.Contains(notice.Text, "P1") || !strings.Contains(notice.Text, "Dihok") {
+		t.Errorf("notice %q: want priority 1 (immediate danger) and Duhok", notice.Text)
+	}
+	if n := len(fake.BotMessages(9103)); n != 0 {
+		t.Errorf("the default team's officer got %d messages about a Duhok case", n)
+	}
+	officer.Press("d:c:" + ref)
+	lastText(t, fake, 9101, "Doza "+ref+" ya te ye")
+	officer.SendText("/msg " + ref + " Silav, ez karmenda parastinê me.")
+	lastText(t, fake, 7401, "Silav, ez karmenda parastinê me.")
+	person.SendText("Spas, ez amade me.")
+	lastText(t, fake, 9101, "Spas, ez amade me.")
+	officer.SendText("/refer " + ref + " legal")
+	lastText(t, fake, 9101, "Hat redkirin")
+	officer.SendText("/refer " + ref + " health")
+	lastText(t, fake, 9101, "hat tomarkirin")
+	officer.SendText("/close " + ref + " referred_health")
+	lastText(t, fake, 9101, "referred_health")
+	lastText(t, fake, 7401, "Daxwaza te "+ref+" hat girtin")
+
+	// An unclaimed P1 case: reminded to the team at 7.5 minutes, escalated to the supervisor at 15.
+	second := fake.User(7402, telegramtest.WithLanguageCode("kmr"))
+	playLoose(t, fake, second, steps)
+	ms = fake.BotMessages(7402)
+	ref2, _ := refIn(ms[len(ms)-1].Text)
+	clock.Advance(8 * time.Minute)
+	lastText(t, fake, 9101, "Bîranîn: doza "+ref2)
+	clock.Advance(8 * time.Minute)
+	lastText(t, fake, 9102, "Escalated: case "+ref2)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, "", "audit", "verify", "--data", data)
+	if err != nil {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	list, _, _ := runCmd(t, "", "cases", "list", "--data", data)
+	if !strings.Contains(list, ref+"  closed     duhok") {
+		t.Errorf("the case is not closed in team duhok:\n%s", list)
+	}
+}
