@@ -18,6 +18,7 @@ import (
 	"github.com/penahbot/penah/internal/intake"
 	"github.com/penahbot/penah/internal/routing"
 	"github.com/penahbot/penah/internal/store/boltstore"
+	"github.com/penahbot/penah/internal/store/redisstore/redistest"
 	"github.com/penahbot/penah/locales"
 )
 
@@ -631,5 +632,89 @@ func TestDeskDuhokKurmanji(t *testing.T) {
 	list, _, _ := runCmd(t, "", "cases", "list", "--data", data)
 	if !strings.Contains(list, ref+"  closed     duhok") {
 		t.Errorf("the case is not closed in team duhok:\n%s", list)
+	}
+}
+
+// TestDeskInvitesAndDisableOnRedis: on Redis (so the CLI can change the directory while serve
+// runs), an invite link registers the account that opens it, once; a used or expired invite is
+// refused like any other; a disabled officer loses access at once, old Claim buttons included.
+func TestDeskInvitesAndDisableOnRedis(t *testing.T) {
+	url, stop, _ := redistest.Start(t)
+	defer stop()
+	data := t.TempDir()
+	env := map[string]string{"PENAH_STORE": url}
+	getenv := func(k string) string { return env[k] }
+	c, err := openCoreWith(context.Background(), data, url, getenv, true, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	cli := func(args ...string) string {
+		t.Helper()
+		out, errOut, err := runCmdEnv(t, env, append(args, "--data", data)...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s%s", args, err, out, errOut)
+		}
+		return out
+	}
+	cli("teams", "add", "default", "--languages", "all", "--governorates", "all")
+	invite := func() string {
+		out := cli("officers", "invite", "--team", "default", "--role", "officer", "--bot-username", "PenahBot", "--languages", "en")
+		_, token, ok := strings.Cut(strings.Fields(out)[0], "?start=")
+		if !ok {
+			t.Fatalf("no link in %q", out)
+		}
+		return token
+	}
+	token := invite()
+	fake := telegramtest.New(t)
+	clock := telegramtest.NewManualClock(time.Now())
+	startServeWith(t, fake, rigOptions{data: data, args: []string{"--store", url}}, func(c *serveConfig) { c.now = clock.Now })
+
+	officer := fake.User(9201, telegramtest.WithLanguageCode("en"))
+	officer.SendText("/start " + token)
+	lastText(t, fake, 9201, "You are registered as officer in team default")
+	thief := fake.User(9202, telegramtest.WithLanguageCode("en"))
+	thief.SendText("/start " + token) // the same link again
+	lastText(t, fake, 9202, "Not available.")
+	late := invite()
+	clock.Advance(73 * time.Hour)
+	fake.User(9203).SendText("/start " + late)
+	lastText(t, fake, 9203, "Not available.")
+
+	officer.SendText("/duty")
+	lastText(t, fake, 9201, "You are on duty")
+	person := fake.User(7501, telegramtest.WithLanguageCode("en"))
+	_, steps := readGolden(t, "en-skip-everything.txt")
+	clock.Advance(-73 * time.Hour)
+	playGolden(t, fake, person, steps)
+	ms := fake.BotMessages(7501)
+	ref, _ := refIn(ms[len(ms)-1].Text)
+	lastText(t, fake, 9201, ref)
+
+	var id string
+	for _, line := range strings.Split(cli("officers", "list"), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "o-") {
+			id = f[0]
+		}
+	}
+	if id == "" {
+		t.Fatal("the registered officer is not listed")
+	}
+	cli("officers", "disable", id)
+	n := len(fake.BotMessages(9201))
+	if _, err := officer.Press("d:c:" + ref); err != nil { // the Claim button of the old notice
+		t.Fatal(err)
+	}
+	officer.SendText("/queue")
+	waitMessages(t, fake, 9201, n+2)
+	for _, m := range newestSince(fake, 9201, n) {
+		if m.Text != "Not available." {
+			t.Errorf("a disabled officer got %q", m.Text)
+		}
+	}
+	list, _, _ := runCmdEnv(t, env, "cases", "list", "--data", data)
+	if !strings.Contains(list, "queued") {
+		t.Errorf("the disabled officer's press claimed the case:\n%s", list)
 	}
 }
