@@ -196,6 +196,12 @@ func (p *Person) press(messageID int, labelOrData string) (string, error) {
 	if button.CallbackData == "" {
 		return "", fmt.Errorf("telegramtest: button %q opens a URL; there is nothing to press", button.Text)
 	}
+	return p.pressLocked(target, button.CallbackData), nil
+}
+
+// pressLocked queues a callback_query from the person on target with data; s.mu is held.
+func (p *Person) pressLocked(target *Message, data string) string {
+	s := p.s
 	s.nextCallback++
 	id := strconv.FormatInt(s.bot.ID, 10) + "00" + itoa(s.nextCallback)
 	s.callbacks[id] = &callbackState{}
@@ -204,9 +210,28 @@ func (p *Person) press(messageID int, labelOrData string) (string, error) {
 		From:         p.user,
 		Message:      target.wire(),
 		ChatInstance: "-" + itoa(p.chat.ID*7+13),
-		Data:         button.CallbackData,
+		Data:         data,
 	}})
-	return id, nil
+	return id
+}
+
+// PressForged sends a press with arbitrary callback data on the newest bot message of the chat, as
+// a modified client can: Telegram does not check the data against the message's buttons.
+func (p *Person) PressForged(data string) (string, error) {
+	s := p.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.chats[p.chat.ID]
+	var target *Message
+	for i := len(c.messages) - 1; i >= 0 && target == nil; i-- {
+		if m := c.messages[i]; m.FromBot && !m.Deleted {
+			target = m
+		}
+	}
+	if target == nil {
+		return "", fmt.Errorf("telegramtest: chat %d has no bot message to press on", p.chat.ID)
+	}
+	return p.pressLocked(target, data), nil
 }
 
 // Block makes the person block the bot: sending to the chat answers 403 Forbidden.

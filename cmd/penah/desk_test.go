@@ -238,13 +238,37 @@ func TestDeskReferralEndToEnd(t *testing.T) {
 	// try officer commands on the real reference and a guessed one; each answer is the same.
 	fake.User(7999)
 	var refusals []string
+	const guess = "KQ7M-X9DA-2F4H-8JNP"
+	caseCmds := []string{"/case %s", "/release %s", "/close %s duplicate", "/refer %s health", "/note %s hello", "/msg %s hello"}
+	tries := 0
 	for _, chat := range []int64{9004, 9005, 7999, 7001} {
 		p := fake.User(chat)
-		for _, cmd := range []string{"/case " + ref, "/close " + ref + " duplicate", "/case KQ7M-X9DA-2F4H-8JNP"} {
+		var cmds []string
+		for _, r := range []string{ref, guess} {
+			for _, c := range caseCmds {
+				cmds = append(cmds, fmt.Sprintf(c, r))
+			}
+			cmds = append(cmds, "press:d:c:"+r)
+		}
+		if chat != 9004 { // an active officer of another team may use /duty, /queue and /mine for their own team
+			cmds = append(cmds, "/duty", "/queue", "/mine")
+		}
+		for _, cmd := range cmds {
 			n := len(fake.BotMessages(chat))
-			p.SendText(cmd)
-			ms := waitMessages(t, fake, chat, n+1)
-			refusals = append(refusals, ms[len(ms)-1].Text)
+			if data, ok := strings.CutPrefix(cmd, "press:"); ok {
+				// A Claim button, as if copied from someone else's notice: sent as the update
+				// Telegram would deliver for a press on a message of this chat.
+				id := pressForged(t, fake, p, data)
+				waitFor(t, "the press answered", 10*time.Second, func() bool { _, ok := fake.CallbackAnswer(id); return ok })
+				if got := fake.BotMessages(chat); len(got) > n {
+					refusals = append(refusals, got[len(got)-1].Text)
+				}
+			} else {
+				p.SendText(cmd)
+				ms := waitMessages(t, fake, chat, n+1)
+				refusals = append(refusals, ms[len(ms)-1].Text)
+			}
+			tries++
 		}
 	}
 	for _, txt := range refusals {
@@ -279,8 +303,8 @@ func TestDeskReferralEndToEnd(t *testing.T) {
 			t.Errorf("no audit entry %q in %v", want, actions)
 		}
 	}
-	if n := actions["o-other refused"] + actions["o-gone refused"] + actions["unknown refused"]; n != 12 {
-		t.Errorf("%d refusals of strangers audited, want 12 (4 accounts × 3 commands)", n)
+	if n := actions["o-other refused"] + actions["o-gone refused"] + actions["unknown refused"]; n != tries {
+		t.Errorf("%d refusals of strangers audited, want %d (one per try)", n, tries)
 	}
 	list, _, _ := runCmd(t, "", "cases", "list", "--data", r.data)
 	if !strings.Contains(list, "closed") {
@@ -717,4 +741,15 @@ func TestDeskInvitesAndDisableOnRedis(t *testing.T) {
 	if !strings.Contains(list, "queued") {
 		t.Errorf("the disabled officer's press claimed the case:\n%s", list)
 	}
+}
+
+// pressForged makes the person press a button with the given data: the bot's message in their
+// chat gets it first (a button they could only have by forging or copying it).
+func pressForged(t *testing.T, fake *telegramtest.Server, p *telegramtest.Person, data string) string {
+	t.Helper()
+	id, err := p.PressForged(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
