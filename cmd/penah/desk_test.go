@@ -753,3 +753,36 @@ func pressForged(t *testing.T, fake *telegramtest.Server, p *telegramtest.Person
 	}
 	return id
 }
+
+// TestDeskIdleReminder: a claimed case its officer has not touched for --idle-reminder is
+// reminded to that officer, once per idle stretch.
+func TestDeskIdleReminder(t *testing.T) {
+	fake := telegramtest.New(t)
+	clock := telegramtest.NewManualClock(time.Now())
+	roster := newMemRoster()
+	roster.officers[2].OnDuty = true // the supervisor, who reads English, is on duty
+	startServeWith(t, fake, rigOptions{args: []string{"--idle-reminder", "2h"}}, func(c *serveConfig) {
+		c.roster, c.now, c.slaEvery = roster, clock.Now, 20*time.Millisecond
+	})
+	officer := fake.User(9003)
+	person := fake.User(7601, telegramtest.WithLanguageCode("en"))
+	_, steps := readGolden(t, "en-skip-everything.txt")
+	playGolden(t, fake, person, steps)
+	ms := fake.BotMessages(7601)
+	ref, _ := refIn(ms[len(ms)-1].Text)
+	lastText(t, fake, 9003, ref)
+	officer.Press("d:c:" + ref)
+	lastText(t, fake, 9003, "is yours")
+	clock.Advance(3 * time.Hour)
+	lastText(t, fake, 9003, "Reminder: nothing has been done on your case "+ref)
+	time.Sleep(200 * time.Millisecond)
+	n := 0
+	for _, m := range fake.BotMessages(9003) {
+		if strings.Contains(m.Text, "nothing has been done") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d idle reminders, want 1", n)
+	}
+}

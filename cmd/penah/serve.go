@@ -52,6 +52,7 @@ type serveConfig struct {
 	dev                            bool
 	rate                           float64
 	pacing, autoClear, shutdown    time.Duration
+	idleReminder                   time.Duration
 	workers, floodLimit            int
 	logLevel                       slog.Level
 	pollTimeout                    time.Duration
@@ -93,6 +94,7 @@ func parseServe(args []string, getenv env, stderr io.Writer) (*serveConfig, erro
 	fl.IntVar(&c.workers, "workers", bot.DispatchWorkers, "chats worked on at once")
 	fl.IntVar(&c.floodLimit, "flood-limit", bot.FloodLimit, "updates one person may send per minute before one notice and silence (-1: off)")
 	fl.DurationVar(&c.autoClear, "auto-clear", 0, "clear a finished conversation's messages this long after it ended (0: off; env PENAH_AUTO_CLEAR)")
+	fl.DurationVar(&c.idleReminder, "idle-reminder", bot.IdleAfter, "remind an officer of a claimed case left without an action this long")
 	fl.DurationVar(&c.shutdown, "shutdown-timeout", defaultShutdown, "how long to keep sending the outbox at shutdown")
 	fl.DurationVar(&c.pollTimeout, "poll-timeout", bot.PollTimeout, "getUpdates long-poll timeout")
 	level := fl.String("log-level", envOr("PENAH_LOG_LEVEL", "info"), "debug, info, warn or error (env PENAH_LOG_LEVEL)")
@@ -122,7 +124,7 @@ func (c *serveConfig) validate() error {
 		return errors.New("no bot token: give --telegram-token or set PENAH_TELEGRAM_TOKEN")
 	case strings.ContainsAny(c.token, "/?# \t\n"):
 		return errors.New("the bot token is malformed (it looks like 123456:ABC-DEF…)")
-	case c.rate <= 0 || c.pacing < 0 || c.workers <= 0 || c.shutdown < 0 || c.autoClear < 0:
+	case c.rate <= 0 || c.pacing < 0 || c.workers <= 0 || c.shutdown < 0 || c.autoClear < 0 || c.idleReminder < 0:
 		return errors.New("--rate and --workers must be positive; durations may not be negative")
 	}
 	if u, err := url.Parse(c.api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -256,7 +258,7 @@ func serve(ctx context.Context, c *serveConfig) error {
 	goRun("dispatcher", func() error { defer close(dispatchDone); return disp.Run(dispatchCtx) })
 	goRun("sender", func() error { defer close(sendDone); return sender.Run(sendCtx) })
 	if disp.Roster != nil {
-		sched := &bot.Scheduler{D: disp, Every: c.slaEvery, Owner: owner, Logger: log}
+		sched := &bot.Scheduler{D: disp, Every: c.slaEvery, IdleAfter: c.idleReminder, Owner: owner, Logger: log}
 		goRun("scheduler", func() error { return sched.Run(dispatchCtx) })
 	}
 
