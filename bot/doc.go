@@ -10,6 +10,10 @@
 //   - Sender (sender.go) sends the outbox within Telegram's limits and serves clearChat, the
 //     deletion of a conversation's tracked messages behind /exit, /forget and auto-clear.
 //   - Render (render.go) turns engine replies into escaped HTML messages.
+//   - The desk (desk.go, roster.go) is the officer side on the same bot: officers recognised by
+//     Telegram id through a Roster, new-case notices, atomic claims, the officer commands, the
+//     relay between officer and person, /status; Scheduler (sla.go) sends SLA reminders and
+//     escalations.
 //
 // bot/telegramtest is the in-process fake Bot API server the tests run against.
 package bot
