@@ -317,14 +317,6 @@ func (d *Dispatcher) process(ctx context.Context, u *intake.Update) (err error) 
 			return fmt.Errorf("tracking message: %w", err)
 		}
 	}
-	if in.Private && d.Roster != nil {
-		if handled, err := d.desk(ctx, u, in); handled || err != nil {
-			return err
-		}
-		if in.Kind == KindCallback && in.Data == dataInfoFlow {
-			in.Kind, in.Text = KindText, "/start info" // the info flow offered when a case closes
-		}
-	}
 	turn := intake.Turn{Key: u.Chat, UpdateID: u.ID, Input: engine.Input{LangHint: in.LangCode}}
 	notice := func(msg locales.MsgID) error {
 		turn.Deliver = d.deliverer(in, u.Chat)
@@ -338,6 +330,11 @@ func (d *Dispatcher) process(ctx context.Context, u *intake.Update) (err error) 
 	} else if drop {
 		return notice(msg)
 	}
+	if in.Private && d.Roster != nil {
+		if handled, err := d.desk(ctx, u, in); handled || err != nil {
+			return err
+		}
+	}
 	switch in.Kind {
 	case KindEdited:
 		return notice(locales.MsgEditedIgnored)
@@ -345,6 +342,9 @@ func (d *Dispatcher) process(ctx context.Context, u *intake.Update) (err error) 
 		return notice(locales.MsgNotText)
 	case KindCallback:
 		turn.Input.Data = in.Data
+		if in.Data == dataInfoFlow {
+			turn.Input = engine.Input{Text: "/start info", LangHint: in.LangCode} // offered when a case closes
+		}
 	default:
 		turn.Input.Text = in.Text
 	}

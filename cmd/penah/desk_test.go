@@ -129,7 +129,8 @@ func lastText(t *testing.T, fake *telegramtest.Server, chat int64, want string) 
 func TestDeskReferralEndToEnd(t *testing.T) {
 	fake := telegramtest.New(t)
 	roster := newMemRoster()
-	r := startServeWith(t, fake, rigOptions{}, func(c *serveConfig) { c.roster = roster })
+	// No flood limit: the test's strangers send dozens of commands in a few seconds.
+	r := startServeWith(t, fake, rigOptions{args: []string{"--flood-limit", "-1"}}, func(c *serveConfig) { c.roster = roster })
 	for _, o := range roster.officers {
 		fake.User(o.ChatID, telegramtest.WithLanguageCode(string(o.Lang())))
 	}
@@ -229,7 +230,13 @@ func TestDeskReferralEndToEnd(t *testing.T) {
 	lastText(t, fake, holderChat, "referred_health")
 	closed := lastText(t, fake, 7001, ref)
 	if len(closed.Keyboard) == 0 {
-		t.Errorf("the person's closing message offers no information button: %+v", closed)
+		t.Fatalf("the person's closing message offers no information button: %+v", closed)
+	}
+	n := len(fake.BotMessages(7001))
+	info := pressLast(t, person, closed.Keyboard[0][0].CallbackData)
+	waitFor(t, "the information button answered", 10*time.Second, func() bool { _, ok := fake.CallbackAnswer(info); return ok })
+	if ms := waitMessages(t, fake, 7001, n+1); !strings.Contains(ms[n].Text, "Ji kerema xwe zimanê xwe hilbijêre") {
+		t.Errorf("the information button started %q, want the information flow's language picker", ms[n].Text)
 	}
 	person.SendText("/status")
 	lastText(t, fake, 7001, "hatiye girtin")
