@@ -118,8 +118,13 @@ func (d *Dispatcher) say(key intake.SessionKey, chatID int64, lang locales.Lang,
 	if extra != "" {
 		text += "\n\n" + extra
 	}
+	return d.messages(key, chatID, engine.Reply{Text: text, Lang: lang, Buttons: buttons})
+}
+
+// messages renders a reply into sendMessage requests to chatID (blind key key).
+func (d *Dispatcher) messages(key intake.SessionKey, chatID int64, reply engine.Reply) ([]intake.OutboxMessage, error) {
 	var out []intake.OutboxMessage
-	for _, part := range Render(engine.Reply{Text: text, Lang: lang, Buttons: buttons}) {
+	for _, part := range Render(reply) {
 		r := SendMessageRequest(chatID, part)
 		m, err := d.outbox(key, &r)
 		if err != nil {
@@ -244,7 +249,11 @@ func (d *Dispatcher) officerTurn(ctx context.Context, u *intake.Update, in Incom
 		for _, c := range cases {
 			lines = append(lines, fmt.Sprintf("%s · P%d · %s", c.Ref, c.Priority, c.Status))
 		}
-		return d.reply(ctx, u, in, must(d.plain(u.Chat, in.ChatID, lang, strings.Join(lines, "\n")))...)
+		msgs, err := d.plain(u.Chat, in.ChatID, lang, strings.Join(lines, "\n"))
+		if err != nil {
+			return err
+		}
+		return d.reply(ctx, u, in, msgs...)
 	case "case", "release", "close", "refer", "note", "msg":
 		f := strings.Fields(args)
 		if len(f) == 0 {
@@ -267,27 +276,9 @@ func (d *Dispatcher) officerTurn(ctx context.Context, u *intake.Update, in Incom
 	return say(locales.MsgOfficerHelp, nil, "", nil)
 }
 
-// must keeps the first result of a two-result call whose error is checked by the caller's
-// caller: plain never fails once the request is well-formed.
-func must(msgs []intake.OutboxMessage, err error) []intake.OutboxMessage {
-	if err != nil {
-		return nil
-	}
-	return msgs
-}
-
-// plain builds a message of text that is not from a catalog (lists of references).
+// plain builds a message of text that is not from a catalog (lists of references, a case).
 func (d *Dispatcher) plain(key intake.SessionKey, chatID int64, lang locales.Lang, text string) ([]intake.OutboxMessage, error) {
-	var out []intake.OutboxMessage
-	for _, part := range Render(engine.Reply{Text: text, Lang: lang}) {
-		r := SendMessageRequest(chatID, part)
-		m, err := d.outbox(key, &r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return d.messages(key, chatID, engine.Reply{Text: text, Lang: lang})
 }
 
 // refIn finds a case reference in a message the bot sent (the officer replied to it).

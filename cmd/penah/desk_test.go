@@ -546,18 +546,7 @@ func playLoose(t *testing.T, fake *telegramtest.Server, p *telegramtest.Person, 
 	chat := p.ChatID()
 	for _, st := range steps {
 		before := botOutput(fake, chat)
-		if st.text != "" {
-			p.SendText(st.text)
-		} else {
-			m, ok := lastWithButtons(fake, chat)
-			if !ok {
-				t.Fatalf("line %d: no message with buttons", st.line)
-			}
-			all := slices.Concat(m.Keyboard...)
-			if _, err := p.PressOn(m.ID, all[st.button-1].CallbackData); err != nil {
-				t.Fatalf("line %d: %v", st.line, err)
-			}
-		}
+		sendStep(t, fake, p, st)
 		waitFor(t, fmt.Sprintf("line %d: replies", st.line), 10*time.Second, func() bool {
 			return botOutput(fake, chat) >= before+len(st.replies)
 		})

@@ -237,21 +237,7 @@ func playGolden(t *testing.T, fake *telegramtest.Server, p *telegramtest.Person,
 	chat := p.ChatID()
 	for _, st := range steps {
 		before := botOutput(fake, chat)
-		if st.text != "" {
-			p.SendText(st.text)
-		} else {
-			m, ok := lastWithButtons(fake, chat)
-			if !ok {
-				t.Fatalf("line %d: no message with buttons to press", st.line)
-			}
-			all := slices.Concat(m.Keyboard...)
-			if st.button > len(all) {
-				t.Fatalf("line %d: button %d of %d", st.line, st.button, len(all))
-			}
-			if _, err := p.PressOn(m.ID, all[st.button-1].CallbackData); err != nil {
-				t.Fatalf("line %d: %v", st.line, err)
-			}
-		}
+		sendStep(t, fake, p, st)
 		if exiting(st) {
 			waitFor(t, fmt.Sprintf("line %d: the clear", st.line), 10*time.Second, func() bool {
 				v := fake.Visible(chat)
@@ -282,6 +268,27 @@ func playGolden(t *testing.T, fake *telegramtest.Server, p *telegramtest.Person,
 		if last != want {
 			t.Fatalf("line %d: bot said\n%s\nwant\n%s", st.line, last, want)
 		}
+	}
+}
+
+// sendStep sends a step's input: its text, or a press of its button on the newest message with
+// buttons.
+func sendStep(t *testing.T, fake *telegramtest.Server, p *telegramtest.Person, st step) {
+	t.Helper()
+	if st.text != "" {
+		p.SendText(st.text)
+		return
+	}
+	m, ok := lastWithButtons(fake, p.ChatID())
+	if !ok {
+		t.Fatalf("line %d: no message with buttons to press", st.line)
+	}
+	all := slices.Concat(m.Keyboard...)
+	if st.button > len(all) {
+		t.Fatalf("line %d: button %d of %d", st.line, st.button, len(all))
+	}
+	if _, err := p.PressOn(m.ID, all[st.button-1].CallbackData); err != nil {
+		t.Fatalf("line %d: %v", st.line, err)
 	}
 }
 

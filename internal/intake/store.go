@@ -423,3 +423,46 @@ const (
 	MaxDirNameBytes   = 200
 	MaxDirRecordBytes = 64 << 10
 )
+
+// Errors of directory records the contract refuses before anything is written (both engines
+// check them the same way).
+var (
+	ErrDirName   = fmt.Errorf("directory record name: empty, over %d bytes, or not printable ASCII", MaxDirNameBytes)
+	ErrDirPrefix = errors.New("directory name prefix: not printable ASCII")
+	ErrDirSize   = fmt.Errorf("directory record: empty, or over %d bytes", MaxDirRecordBytes)
+)
+
+// CheckDirName refuses a name the contract does not allow: empty, longer than MaxDirNameBytes,
+// or with a byte outside printable ASCII (space and controls included).
+func CheckDirName(name string) error {
+	if name == "" || len(name) > MaxDirNameBytes || !printableASCII(name) {
+		return ErrDirName
+	}
+	return nil
+}
+
+// CheckDirPrefix refuses a listing prefix outside printable ASCII.
+func CheckDirPrefix(prefix string) error {
+	if !printableASCII(prefix) {
+		return ErrDirPrefix
+	}
+	return nil
+}
+
+// CheckDirRecord refuses an empty record (it would read back like an absent one) and one over
+// MaxDirRecordBytes.
+func CheckDirRecord(sealed []byte) error {
+	if len(sealed) == 0 || len(sealed) > MaxDirRecordBytes {
+		return ErrDirSize
+	}
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -3,7 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,40 +16,6 @@ import (
 // name in the directory bucket; bbolt keeps the names sorted, so a prefix is one cursor walk.
 
 var _ intake.Directory = (*Store)(nil)
-
-// Errors of directory records the contract refuses before anything is written.
-var (
-	errDirName   = fmt.Errorf("directory record name: empty, over %d bytes, or not printable ASCII", intake.MaxDirNameBytes)
-	errDirPrefix = errors.New("directory name prefix: not printable ASCII")
-	errDirSize   = fmt.Errorf("directory record: empty, or over %d bytes", intake.MaxDirRecordBytes)
-)
-
-// checkDirName refuses a name the contract does not allow: empty, longer than
-// intake.MaxDirNameBytes, or with a byte outside printable ASCII (space and controls included).
-func checkDirName(name string) error {
-	if name == "" || len(name) > intake.MaxDirNameBytes || !printableASCII(name) {
-		return errDirName
-	}
-	return nil
-}
-
-// checkDirRecord refuses an empty record (it would read back like an absent one) and one over
-// intake.MaxDirRecordBytes.
-func checkDirRecord(sealed []byte) error {
-	if len(sealed) == 0 || len(sealed) > intake.MaxDirRecordBytes {
-		return errDirSize
-	}
-	return nil
-}
-
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
 
 // readDir decodes a stored directory record: version and the sealed bytes (not copied).
 func readDir(v []byte) (intake.Version, []byte, error) {
@@ -80,7 +45,7 @@ func dirVersion(b *bolt.Bucket, name []byte) (intake.Version, error) {
 
 // DirRecord implements intake.Directory.
 func (s *Store) DirRecord(ctx context.Context, name string) ([]byte, intake.Version, error) {
-	if err := checkDirName(name); err != nil {
+	if err := intake.CheckDirName(name); err != nil {
 		return nil, 0, fmt.Errorf("boltstore: directory record: %w", err)
 	}
 	var (
@@ -109,10 +74,10 @@ func (s *Store) DirRecord(ctx context.Context, name string) ([]byte, intake.Vers
 // PutDirRecord implements intake.Directory. A name or record the contract does not allow is
 // refused with an error that is not intake.ErrConflict, and nothing is written.
 func (s *Store) PutDirRecord(ctx context.Context, name string, sealed []byte, expect intake.Version) (intake.Version, error) {
-	if err := checkDirName(name); err != nil {
+	if err := intake.CheckDirName(name); err != nil {
 		return 0, fmt.Errorf("boltstore: put directory record: %w", err)
 	}
-	if err := checkDirRecord(sealed); err != nil {
+	if err := intake.CheckDirRecord(sealed); err != nil {
 		return 0, fmt.Errorf("boltstore: put directory record: %w", err)
 	}
 	next := expect + 1
@@ -135,7 +100,7 @@ func (s *Store) PutDirRecord(ctx context.Context, name string, sealed []byte, ex
 
 // DeleteDirRecord implements intake.Directory.
 func (s *Store) DeleteDirRecord(ctx context.Context, name string, expect intake.Version) error {
-	if err := checkDirName(name); err != nil {
+	if err := intake.CheckDirName(name); err != nil {
 		return fmt.Errorf("boltstore: delete directory record: %w", err)
 	}
 	err := s.update(ctx, func(tx *bolt.Tx, _ time.Time) error {
@@ -161,7 +126,7 @@ func (s *Store) DeleteDirRecord(ctx context.Context, name string, expect intake.
 // TakeDirRecord implements intake.Directory: read and delete in one write transaction, which
 // bbolt runs one at a time, so of two takers the second finds nothing.
 func (s *Store) TakeDirRecord(ctx context.Context, name string) ([]byte, error) {
-	if err := checkDirName(name); err != nil {
+	if err := intake.CheckDirName(name); err != nil {
 		return nil, fmt.Errorf("boltstore: take directory record: %w", err)
 	}
 	var out []byte
@@ -187,8 +152,8 @@ func (s *Store) TakeDirRecord(ctx context.Context, name string) ([]byte, error) 
 
 // DirRecordNames implements intake.Directory; bbolt keeps them sorted.
 func (s *Store) DirRecordNames(ctx context.Context, prefix string) ([]string, error) {
-	if !printableASCII(prefix) {
-		return nil, fmt.Errorf("boltstore: directory record names: %w", errDirPrefix)
+	if intake.CheckDirPrefix(prefix) != nil {
+		return nil, fmt.Errorf("boltstore: directory record names: %w", intake.ErrDirPrefix)
 	}
 	var names []string
 	err := s.view(ctx, func(tx *bolt.Tx) error {

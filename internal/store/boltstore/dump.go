@@ -227,10 +227,10 @@ func validateRecords(rs []intake.Record) error {
 			switch {
 			case r.Version == 0:
 				bad = "a directory record at version 0"
-			case checkDirName(r.Name) != nil:
-				bad = errDirName.Error()
-			case checkDirRecord(r.Data) != nil:
-				bad = errDirSize.Error()
+			case intake.CheckDirName(r.Name) != nil:
+				bad = intake.ErrDirName.Error()
+			case intake.CheckDirRecord(r.Data) != nil:
+				bad = intake.ErrDirSize.Error()
 			}
 		case intake.RecordCase:
 			switch {

@@ -17,43 +17,9 @@ import (
 
 var _ intake.Directory = (*Store)(nil)
 
-// Errors of directory records the contract refuses before anything is written.
-var (
-	errDirName   = fmt.Errorf("directory record name: empty, over %d bytes, or not printable ASCII", intake.MaxDirNameBytes)
-	errDirPrefix = errors.New("directory name prefix: not printable ASCII")
-	errDirSize   = fmt.Errorf("directory record: empty, or over %d bytes", intake.MaxDirRecordBytes)
-)
-
-// checkDirName refuses a name the contract does not allow: empty, longer than
-// intake.MaxDirNameBytes, or with a byte outside printable ASCII (space and controls included).
-func checkDirName(name string) error {
-	if name == "" || len(name) > intake.MaxDirNameBytes || !printableASCII(name) {
-		return errDirName
-	}
-	return nil
-}
-
-// checkDirRecord refuses an empty record (it would read back like an absent one) and one over
-// intake.MaxDirRecordBytes.
-func checkDirRecord(sealed []byte) error {
-	if len(sealed) == 0 || len(sealed) > intake.MaxDirRecordBytes {
-		return errDirSize
-	}
-	return nil
-}
-
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 // DirRecord implements intake.Directory (one HMGET: version and record together).
 func (s *Store) DirRecord(ctx context.Context, name string) ([]byte, intake.Version, error) {
-	if err := checkDirName(name); err != nil {
+	if err := intake.CheckDirName(name); err != nil {
 		return nil, 0, fmt.Errorf("redisstore: directory record: %w", err)
 	}
 	v, err := s.rdb.HMGet(ctx, s.k.dirRecord(name), "v", "b").Result()
@@ -75,10 +41,10 @@ func (s *Store) DirRecord(ctx context.Context, name string) ([]byte, intake.Vers
 // PutDirRecord implements intake.Directory. A name or record the contract does not allow is
 // refused with an error that is not intake.ErrConflict, and nothing is written.
 func (s *Store) PutDirRecord(ctx context.Context, name string, sealed []byte, expect intake.Version) (intake.Version, error) {
-	if err := checkDirName(name); err != nil {
+	if err := intake.CheckDirName(name); err != nil {
 		return 0, fmt.Errorf("redisstore: put directory record: %w", err)
 	}
-	if err := checkDirRecord(sealed); err != nil {
+	if err := intake.CheckDirRecord(sealed); err != nil {
 		return 0, fmt.Errorf("redisstore: put directory record: %w", err)
 	}
 	n, err := s.sc.dirPut.Run(ctx, s.rdb, []string{s.k.dirRecord(name), s.k.dirNames()},
@@ -94,7 +60,7 @@ func (s *Store) PutDirRecord(ctx context.Context, name string, sealed []byte, ex
 
 // DeleteDirRecord implements intake.Directory.
 func (s *Store) DeleteDirRecord(ctx context.Context, name string, expect intake.Version) error {
-	if err := checkDirName(name); err != nil {
+	if err := intake.CheckDirName(name); err != nil {
 		return fmt.Errorf("redisstore: delete directory record: %w", err)
 	}
 	n, err := s.sc.dirDelete.Run(ctx, s.rdb, []string{s.k.dirRecord(name), s.k.dirNames()},
@@ -111,7 +77,7 @@ func (s *Store) DeleteDirRecord(ctx context.Context, name string, expect intake.
 // TakeDirRecord implements intake.Directory: one script reads and deletes, so of two takers
 // the second finds nothing.
 func (s *Store) TakeDirRecord(ctx context.Context, name string) ([]byte, error) {
-	if err := checkDirName(name); err != nil {
+	if err := intake.CheckDirName(name); err != nil {
 		return nil, fmt.Errorf("redisstore: take directory record: %w", err)
 	}
 	b, err := s.sc.dirTake.Run(ctx, s.rdb, []string{s.k.dirRecord(name), s.k.dirNames()}, name).Text()
@@ -127,8 +93,8 @@ func (s *Store) TakeDirRecord(ctx context.Context, name string) ([]byte, error) 
 // DirRecordNames implements intake.Directory: a lex range of the names index, [prefix, prefix
 // followed by DEL (0x7f), the byte after every printable one).
 func (s *Store) DirRecordNames(ctx context.Context, prefix string) ([]string, error) {
-	if !printableASCII(prefix) {
-		return nil, fmt.Errorf("redisstore: directory record names: %w", errDirPrefix)
+	if intake.CheckDirPrefix(prefix) != nil {
+		return nil, fmt.Errorf("redisstore: directory record names: %w", intake.ErrDirPrefix)
 	}
 	by := &redis.ZRangeBy{Min: "-", Max: "+"}
 	if prefix != "" {

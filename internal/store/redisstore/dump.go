@@ -618,10 +618,10 @@ func recordID(r intake.Record) (string, error) {
 		switch {
 		case r.Version == 0:
 			return bad("a directory record at version 0")
-		case checkDirName(r.Name) != nil:
-			return "", errDirName
-		case checkDirRecord(r.Data) != nil:
-			return "", errDirSize
+		case intake.CheckDirName(r.Name) != nil:
+			return "", intake.ErrDirName
+		case intake.CheckDirRecord(r.Data) != nil:
+			return "", intake.ErrDirSize
 		}
 		return r.Name, nil
 	case intake.RecordCase:
