@@ -228,7 +228,7 @@ func TestDeskReferralEndToEnd(t *testing.T) {
 	lastText(t, fake, holderChat, "health")
 	holder.SendText("/close " + ref + " referred_health")
 	lastText(t, fake, holderChat, "referred_health")
-	closed := lastText(t, fake, 7001, ref)
+	closed := lastText(t, fake, 7001, "Daxwaza te "+ref+" hat girtin")
 	if len(closed.Keyboard) == 0 {
 		t.Fatalf("the person's closing message offers no information button: %+v", closed)
 	}
@@ -267,9 +267,8 @@ func TestDeskReferralEndToEnd(t *testing.T) {
 				// Telegram would deliver for a press on a message of this chat.
 				id := pressForged(t, fake, p, data)
 				waitFor(t, "the press answered", 10*time.Second, func() bool { _, ok := fake.CallbackAnswer(id); return ok })
-				if got := fake.BotMessages(chat); len(got) > n {
-					refusals = append(refusals, got[len(got)-1].Text)
-				}
+				ms := waitMessages(t, fake, chat, n+1) // the refusal, before the next try
+				refusals = append(refusals, ms[len(ms)-1].Text)
 			} else {
 				p.SendText(cmd)
 				ms := waitMessages(t, fake, chat, n+1)
