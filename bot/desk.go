@@ -422,6 +422,10 @@ func (d *Dispatcher) caseCommand(ctx context.Context, u *intake.Update, in Incom
 		return d.reply(ctx, u, in, msgs...)
 	}
 	now := d.now()
+	if c.ClaimedBy == off.ID && !c.Active() && cmd != "case" && !(cmd == "close" && c.Outcome == firstField(rest)) {
+		// The officer's own case, closed (or withdrawn by the person): say so plainly.
+		return d.stepNotPossible(ctx, u, in, off, cmd, c)
+	}
 	switch cmd {
 	case "case":
 		if !canSee(off, c) {
@@ -526,12 +530,31 @@ func (d *Dispatcher) transition(ctx context.Context, c *intake.Case, off *Office
 	}, audit)
 }
 
-// transitionError answers a refused lifecycle step: the rules say no, so the officer is refused.
+// transitionError answers a refused lifecycle step. The officer holds the case, so they are told
+// plainly that its status does not allow the step (and the attempt is audited).
 func (d *Dispatcher) transitionError(ctx context.Context, u *intake.Update, in Incoming, off *OfficerInfo, cmd, ref string, err error) error {
-	if errors.Is(err, intake.ErrIllegalTransition) || errors.Is(err, intake.ErrConflict) {
+	if !errors.Is(err, intake.ErrIllegalTransition) && !errors.Is(err, intake.ErrConflict) {
+		return err
+	}
+	r, _ := intake.ParseRef(ref)
+	c, cerr := d.Store.Case(ctx, r)
+	if cerr != nil || c.ClaimedBy != off.ID {
 		return d.refuse(ctx, u, in, off.ID, "/"+cmd, ref, off.Lang())
 	}
-	return err
+	return d.stepNotPossible(ctx, u, in, off, cmd, c)
+}
+
+// stepNotPossible tells the officer who holds (or held) a case that its status does not allow
+// the step, and audits the attempt.
+func (d *Dispatcher) stepNotPossible(ctx context.Context, u *intake.Update, in Incoming, off *OfficerInfo, cmd string, c *intake.Case) error {
+	if err := d.Store.AppendAudit(ctx, intake.AuditEntry{Time: d.now(), Actor: off.ID, Action: "refused", Ref: c.Ref, From: c.Status, Reason: "/" + cmd + " not allowed"}); err != nil {
+		return err
+	}
+	msgs, err := d.sayTo(u, in, off.Lang(), locales.MsgStepNotPossible, map[string]any{"Ref": string(c.Ref), "Status": string(c.Status)}, "", nil)
+	if err != nil {
+		return err
+	}
+	return d.reply(ctx, u, in, msgs...)
 }
 
 // appendThread seals text into the case's thread (once per update) and audits it.

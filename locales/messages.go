@@ -117,6 +117,7 @@ const (
 	MsgSLAReminder      MsgID = "sla_reminder"
 	MsgSLAEscalated     MsgID = "sla_escalated"
 	MsgIdleReminder     MsgID = "idle_reminder"
+	MsgStepNotPossible  MsgID = "case_step_not_possible"
 )
 
 // Governorate names (see [Governorates] and [GovernorateMsg]).
@@ -170,7 +171,7 @@ var msgIDs = []MsgID{
 	MsgSessionDone, MsgStaleButton, MsgErrorGeneric,
 	MsgFloodNotice, MsgNotText, MsgGroupRefused, MsgEditedIgnored, MsgExitPartial,
 	MsgMenuStart, MsgMenuExit, MsgMenuBack, MsgMenuLanguage, MsgMenuForget, MsgMenuHelp,
-	MsgOfficerWelcome, MsgOfficerHelp, MsgDutyOn, MsgDutyOff, MsgQueueEmpty, MsgMineEmpty, MsgClaimButton, MsgCaseNotice, MsgClaimedOK, MsgClaimedByOther, MsgNotAllowed, MsgReleasedOK, MsgClosedOK, MsgCloseUsage, MsgReferOK, MsgReferNoConsent, MsgReferUsage, MsgNoteOK, MsgRelayFromPerson, MsgRelayBlocked, MsgRelayNotOpen, MsgOfficerFirst, MsgOfficerSays, MsgStatusWaiting, MsgStatusClaimed, MsgStatusClosed, MsgStatusNone, MsgCaseClosedPerson, MsgInfoButton, MsgSLAReminder, MsgSLAEscalated, MsgIdleReminder,
+	MsgOfficerWelcome, MsgOfficerHelp, MsgDutyOn, MsgDutyOff, MsgQueueEmpty, MsgMineEmpty, MsgClaimButton, MsgCaseNotice, MsgClaimedOK, MsgClaimedByOther, MsgNotAllowed, MsgReleasedOK, MsgClosedOK, MsgCloseUsage, MsgReferOK, MsgReferNoConsent, MsgReferUsage, MsgNoteOK, MsgRelayFromPerson, MsgRelayBlocked, MsgRelayNotOpen, MsgOfficerFirst, MsgOfficerSays, MsgStatusWaiting, MsgStatusClaimed, MsgStatusClosed, MsgStatusNone, MsgCaseClosedPerson, MsgInfoButton, MsgSLAReminder, MsgSLAEscalated, MsgIdleReminder, MsgStepNotPossible,
 	MsgGovAnbar, MsgGovBabil, MsgGovBaghdad, MsgGovBasra, MsgGovDhiQar, MsgGovDiyala, MsgGovDuhok,
 	MsgGovErbil, MsgGovKarbala, MsgGovKirkuk, MsgGovMaysan, MsgGovMuthanna, MsgGovNajaf, MsgGovNineveh,
 	MsgGovQadisiyah, MsgGovSalahAlDin, MsgGovSulaymaniyah, MsgGovWasit, MsgGovOutsideIraq,

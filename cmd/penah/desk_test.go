@@ -631,6 +631,8 @@ func TestDeskDuhokKurmanji(t *testing.T) {
 	officer.SendText("/close " + ref + " referred_health")
 	lastText(t, fake, 9101, "referred_health")
 	lastText(t, fake, 7401, "Daxwaza te "+ref+" hat girtin")
+	officer.SendText("/refer " + ref + " psychosocial") // an illegal step on a closed case
+	lastText(t, fake, 9101, "di rewşa closed de ye")
 
 	// An unclaimed P1 case: reminded to the team at 7.5 minutes, escalated to the supervisor at 15.
 	second := fake.User(7402, telegramtest.WithLanguageCode("kmr"))
