@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/penahbot/penah/crypto/seal"
+	"github.com/penahbot/penah/flows"
 	"github.com/penahbot/penah/flows/engine"
 	"github.com/penahbot/penah/flows/library"
 	"github.com/penahbot/penah/internal/intake"
@@ -428,5 +429,34 @@ func TestRetentionShredsOnlyClosedCasesPastTheirTime(t *testing.T) {
 		if wantShredded && c.Status != intake.StatusShredded {
 			t.Errorf("status %s", c.Status)
 		}
+	}
+}
+
+// ttlRecorder records the session lifetime of each commit.
+type ttlRecorder struct {
+	intake.Store
+	ttls []time.Duration
+}
+
+func (r *ttlRecorder) Commit(ctx context.Context, c intake.Commit) (intake.Version, error) {
+	r.ttls = append(r.ttls, c.SessionTTL)
+	return r.Store.Commit(ctx, c)
+}
+
+// TestSessionsExpireInTheStore: a stored session is given the flow's expiry plus a grace period
+// as its store lifetime on every commit (turns and notices alike), so an abandoned conversation's
+// sealed answers do not stay in the database; a deleted session gets none.
+func TestSessionsExpireInTheStore(t *testing.T) {
+	rec := &ttlRecorder{}
+	fx := newFixture(t, func(s intake.Store) intake.Store { rec.Store = s; return rec })
+	fx.play(t, "person-ttl", "/start")
+	key := intake.SessionKey("person-ttl")
+	if err := fx.svc.Notify(context.Background(), intake.Turn{Key: key}, locales.MsgFloodNotice); err != nil {
+		t.Fatal(err)
+	}
+	fx.play(t, "person-ttl", "/exit")
+	want := flows.DefaultExpireAfter + intake.SessionGrace
+	if len(rec.ttls) != 3 || rec.ttls[0] != want || rec.ttls[1] != want || rec.ttls[2] != 0 {
+		t.Fatalf("session lifetimes %v, want [%v %v 0]", rec.ttls, want, want)
 	}
 }

@@ -132,8 +132,8 @@ func (s *Service) Notify(ctx context.Context, t Turn, msg locales.MsgID) error {
 			return fmt.Errorf("load session: %w", err)
 		}
 		lang := s.hintLang(t.Input.LangHint)
+		var sess engine.Session
 		if sealed != nil {
-			var sess engine.Session
 			if plain, err := s.sealer.OpenSession(string(t.Key), sealed); err == nil && json.Unmarshal(plain, &sess) == nil && sess.Lang != "" {
 				lang = sess.Lang
 			}
@@ -142,7 +142,7 @@ func (s *Service) Notify(ctx context.Context, t Turn, msg locales.MsgID) error {
 		if msg != "" {
 			out.Replies = []engine.Reply{{Text: s.cat.T(lang, msg, nil), Lang: lang}}
 		}
-		c := Commit{Key: t.Key, Expect: ver, Session: sealed, Done: t.UpdateID, Now: s.now()}
+		c := Commit{Key: t.Key, Expect: ver, Session: sealed, Done: t.UpdateID, Now: s.now(), SessionTTL: s.sessionTTL(sess)}
 		if t.Deliver != nil {
 			if c.Outbox, err = t.Deliver(&out); err != nil {
 				return fmt.Errorf("deliver: %w", err)
@@ -155,6 +155,22 @@ func (s *Service) Notify(ctx context.Context, t Turn, msg locales.MsgID) error {
 		}
 	}
 	return fmt.Errorf("commit notice: %w", lastErr)
+}
+
+// SessionGrace is kept beyond a session's expiry before the store drops it: the engine forgets an
+// idle session after its flow's expiry anyway, and the store then removes the sealed bytes too,
+// so an abandoned conversation does not stay in the database.
+const SessionGrace = 24 * time.Hour
+
+// sessionTTL is the store lifetime of a session (0 for none stored, or one that did not open).
+func (s *Service) sessionTTL(sess engine.Session) time.Duration {
+	if !sess.Active() {
+		return 0
+	}
+	if e := s.eng.Expiry(sess); e > 0 {
+		return e + SessionGrace
+	}
+	return 0
 }
 
 // pending reports whether the turn's update is still waiting (a conflict on a done update is
@@ -199,7 +215,7 @@ func (s *Service) turn(ctx context.Context, t Turn, lang *locales.Lang) (Outcome
 		return Outcome{}, err
 	}
 	out := Outcome{Replies: res.Replies, Effects: res.Effects}
-	c := Commit{Key: key, Expect: ver, Done: t.UpdateID, Forget: res.Has(engine.EffectForget), Now: now}
+	c := Commit{Key: key, Expect: ver, Done: t.UpdateID, Forget: res.Has(engine.EffectForget), Now: now, SessionTTL: s.sessionTTL(res.Session)}
 	if res.Session.Active() { // exit, forget, or nothing begun: keep no record
 		plain, err := json.Marshal(res.Session)
 		if err != nil {
