@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-telegram/bot/models"
@@ -220,10 +221,19 @@ func (p *Poller) Run(ctx context.Context) error {
 }
 
 // store seals and writes every update of batch and returns the offset that confirms the batch
-// (its highest update_id + 1). It stops at the first failure: nothing may be confirmed then.
+// (its highest update_id + 1). Chats are written in parallel, so a store that groups concurrent
+// writes (bbolt's batches) makes one durable write of a whole batch; each chat's updates are
+// written in order, so a chat's later update is never pending before its earlier one. Any
+// failure fails the batch: nothing may be confirmed then.
 func (p *Poller) store(ctx context.Context, batch []json.RawMessage) (int64, error) {
 	log := p.logger()
 	var next int64
+	type item struct {
+		u   *models.Update
+		raw []byte
+	}
+	var order []int64
+	byChat := map[int64][]item{}
 	for _, raw := range batch {
 		var u models.Update
 		if err := json.Unmarshal(raw, &u); err != nil || u.ID <= 0 {
@@ -243,13 +253,40 @@ func (p *Poller) store(ctx context.Context, batch []json.RawMessage) (int64, err
 			continue
 		}
 		next = max(next, u.ID+1)
-		dup, err := putUpdate(ctx, p.Store, p.Seal, p.ChatKey, p.now(), &u, raw)
-		if err != nil {
-			return 0, err
+		chat, _ := updateChat(&u)
+		if _, ok := byChat[chat]; !ok {
+			order = append(order, chat)
 		}
-		if dup {
-			log.Debug("duplicate update", "update_id", u.ID)
-		}
+		byChat[chat] = append(byChat[chat], item{&u, raw})
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for _, chat := range order {
+		wg.Add(1)
+		go func(items []item) {
+			defer wg.Done()
+			for _, it := range items {
+				dup, err := putUpdate(ctx, p.Store, p.Seal, p.ChatKey, p.now(), it.u, it.raw)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				if dup {
+					log.Debug("duplicate update", "update_id", it.u.ID)
+				}
+			}
+		}(byChat[chat])
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
 	}
 	if p.Stored != nil {
 		p.Stored()

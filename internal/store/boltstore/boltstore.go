@@ -152,7 +152,7 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("boltstore: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout})
+	db, err := openDB(path)
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("boltstore: %s: %w", path, ErrLocked)
@@ -184,15 +184,37 @@ func (s *Store) view(ctx context.Context, f func(*bolt.Tx) error) error {
 	return s.db.View(f)
 }
 
+// BatchDelay is how long a write waits for others to share its transaction (bbolt's
+// MaxBatchDelay, 10 ms by default): short, since a lone write pays it in full, and writers that
+// arrive while a transaction is being fsynced join the next one anyway.
+const BatchDelay = time.Millisecond
+
+// openDB opens the bbolt file with Penah's settings.
+func openDB(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: OpenTimeout})
+	if err != nil {
+		return nil, err
+	}
+	db.MaxBatchDelay = BatchDelay
+	return db, nil
+}
+
 // update runs f in a write transaction, fsynced before it returns, after pruning expired records.
 // When f fails nothing is written, the pruning included.
+//
+// Writes go through bbolt's Batch: writes that arrive together (the dispatcher's chats, the
+// poller, the sender) share one transaction and one fsync — group commit, which is what lets a
+// disk that fsyncs a few hundred times a second carry thousands of writes. Each caller still
+// returns only once its write is durable, and a failing f fails alone (bbolt runs it again by
+// itself). f may therefore run more than once: it must have no effect outside tx but on
+// variables it sets afresh each run.
 func (s *Store) update(ctx context.Context, f func(*bolt.Tx, time.Time) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		now := s.now()
 		if err := prune(tx, now); err != nil {
 			return err
@@ -242,7 +264,7 @@ func (s *Store) Compact() error {
 		d.Sync() // make the rename durable
 		d.Close()
 	}
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: OpenTimeout})
+	db, err := openDB(s.path)
 	if err != nil {
 		return fmt.Errorf("boltstore: reopening after compaction: %w", err)
 	}
