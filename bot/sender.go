@@ -222,6 +222,8 @@ type Sender struct {
 	Pacing time.Duration
 	// Batch is the DueMessages limit (0: SendBatch).
 	Batch int
+	// Workers is how many requests are in flight at once (0: SendWorkers).
+	Workers int
 	// Idle is the wait when nothing is sendable (0: SendIdle).
 	Idle time.Duration
 	// RetryInitial and RetryMax shape the backoff of transient errors (0: the package constants).
@@ -378,7 +380,7 @@ func (s *Sender) ready(msgs []intake.OutboxMessage, now time.Time) ([]intake.Out
 func (s *Sender) sendAll(ctx context.Context, client *tgbot.Bot, msgs []intake.OutboxMessage) bool {
 	var (
 		wg           sync.WaitGroup
-		sem          = make(chan struct{}, SendWorkers)
+		sem          = make(chan struct{}, s.workers())
 		mu           sync.Mutex
 		unauthorized bool
 	)
@@ -659,6 +661,13 @@ func (s *Sender) pacing() time.Duration {
 		return s.Pacing
 	}
 	return ChatPacing
+}
+
+func (s *Sender) workers() int {
+	if s.Workers > 0 {
+		return s.Workers
+	}
+	return SendWorkers
 }
 
 func (s *Sender) batch() int {

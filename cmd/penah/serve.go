@@ -54,6 +54,7 @@ type serveConfig struct {
 	pacing, autoClear, shutdown    time.Duration
 	idleReminder                   time.Duration
 	workers, floodLimit            int
+	sendWorkers                    int
 	logLevel                       slog.Level
 	pollTimeout                    time.Duration
 	retryInitial                   time.Duration
@@ -92,6 +93,7 @@ func parseServe(args []string, getenv env, stderr io.Writer) (*serveConfig, erro
 	fl.Float64Var(&c.rate, "rate", bot.SendRate, "global limit of Bot API sends per second")
 	fl.DurationVar(&c.pacing, "pacing", bot.ChatPacing, "least time between two messages to one chat")
 	fl.IntVar(&c.workers, "workers", bot.DispatchWorkers, "chats worked on at once")
+	fl.IntVar(&c.sendWorkers, "send-workers", bot.SendWorkers, "Bot API requests in flight at once (the rate limit applies on top)")
 	fl.IntVar(&c.floodLimit, "flood-limit", bot.FloodLimit, "updates one person may send per minute before one notice and silence (-1: off)")
 	fl.DurationVar(&c.autoClear, "auto-clear", 0, "clear a finished conversation's messages this long after it ended (0: off; env PENAH_AUTO_CLEAR)")
 	fl.DurationVar(&c.idleReminder, "idle-reminder", bot.IdleAfter, "remind an officer of a claimed case left without an action this long")
@@ -124,7 +126,7 @@ func (c *serveConfig) validate() error {
 		return errors.New("no bot token: give --telegram-token or set PENAH_TELEGRAM_TOKEN")
 	case strings.ContainsAny(c.token, "/?# \t\n"):
 		return errors.New("the bot token is malformed (it looks like 123456:ABC-DEF…)")
-	case c.rate <= 0 || c.pacing < 0 || c.workers <= 0 || c.shutdown < 0 || c.autoClear < 0 || c.idleReminder < 0:
+	case c.rate <= 0 || c.pacing < 0 || c.workers <= 0 || c.sendWorkers <= 0 || c.shutdown < 0 || c.autoClear < 0 || c.idleReminder < 0:
 		return errors.New("--rate and --workers must be positive; durations may not be negative")
 	}
 	if u, err := url.Parse(c.api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -213,7 +215,7 @@ func serve(ctx context.Context, c *serveConfig) error {
 
 	sender := &bot.Sender{
 		APIURL: c.api, Token: c.token, Store: store, Open: openOut, Tracker: store,
-		Rate: c.rate, Pacing: c.pacing, RetryInitial: c.retryInitial, Logger: log, TelegramNow: c.telegramNow,
+		Rate: c.rate, Pacing: c.pacing, Workers: c.sendWorkers, RetryInitial: c.retryInitial, Logger: log, TelegramNow: c.telegramNow,
 		Leases: store, Owner: owner,
 		Blocked: func(chat intake.SessionKey) { log.Info("person blocked the bot", "chat", string(chat)) },
 	}
