@@ -50,6 +50,7 @@ var ErrUnauthorized = errors.New("telegram: bot token rejected (401 Unauthorized
 // getUpdates offset across restarts.
 type PollStore interface {
 	PutUpdate(ctx context.Context, u intake.Update) (dup bool, err error)
+	PutUpdates(ctx context.Context, us []intake.Update) (dups []bool, err error)
 	Offset(ctx context.Context) (int64, error)
 	SetOffset(ctx context.Context, offset int64) error
 }
@@ -143,6 +144,8 @@ func (p *Poller) Run(ctx context.Context) error {
 		return fmt.Errorf("poller: reading offset: %w", err)
 	}
 	log.Info("polling", "offset", offset)
+	saver := p.startSaver(ctx)
+	defer saver.close()
 	lease := &singleton{leases: p.Leases, key: PollerLease, owner: p.Owner}
 	defer lease.release()
 	failures := 0
@@ -211,20 +214,64 @@ func (p *Poller) Run(ctx context.Context) error {
 		failures = 0
 		if next > offset {
 			offset = next
-			// The batch is durable, so acknowledging it is safe even if persisting the offset
-			// fails: a restart then fetches the batch again and the inbox drops the copies.
-			if err := p.Store.SetOffset(ctx, offset); err != nil && ctx.Err() == nil {
-				log.Warn("persisting offset failed", "offset", offset, "err", err)
-			}
+			saver.save(offset)
 		}
 	}
 }
 
+// offsetSaver persists the offset in the background, latest value first. The batch an offset
+// confirms is durable before the offset exists, so the next getUpdates may confirm it at once;
+// persisting only spares a restart from fetching the batch again (the inbox drops the copies),
+// and it need not hold up the next poll.
+type offsetSaver struct {
+	p       *Poller
+	latest  chan int64
+	stopped chan struct{}
+}
+
+func (p *Poller) startSaver(ctx context.Context) *offsetSaver {
+	s := &offsetSaver{p: p, latest: make(chan int64, 1), stopped: make(chan struct{})}
+	go func() {
+		defer close(s.stopped)
+		for off := range s.latest {
+			// The poller's context may be over at shutdown: the last offset is still written.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := p.Store.SetOffset(wctx, off); err != nil {
+				p.logger().Warn("persisting offset failed", "offset", off, "err", err)
+			}
+			cancel()
+		}
+	}()
+	return s
+}
+
+// save queues off, replacing a value not yet written.
+func (s *offsetSaver) save(off int64) {
+	for {
+		select {
+		case s.latest <- off:
+			return
+		default:
+		}
+		select {
+		case old := <-s.latest:
+			off = max(off, old)
+		default:
+		}
+	}
+}
+
+// close writes what is queued and stops.
+func (s *offsetSaver) close() {
+	close(s.latest)
+	<-s.stopped
+}
+
 // store seals and writes every update of batch and returns the offset that confirms the batch
-// (its highest update_id + 1). Chats are written in parallel, so a store that groups concurrent
-// writes (bbolt's batches) makes one durable write of a whole batch; each chat's updates are
-// written in order, so a chat's later update is never pending before its earlier one. Any
-// failure fails the batch: nothing may be confirmed then.
+// (its highest update_id + 1). Each chat's updates are written with one PutUpdates, in order,
+// so a chat's later update is never pending before its earlier one; chats are written in
+// parallel, so a store that groups concurrent writes (bbolt's batches) makes one durable write
+// of a whole batch. Any failure fails the batch: nothing may be confirmed then.
 func (p *Poller) store(ctx context.Context, batch []json.RawMessage) (int64, error) {
 	log := p.logger()
 	var next int64
@@ -253,7 +300,11 @@ func (p *Poller) store(ctx context.Context, batch []json.RawMessage) (int64, err
 			continue
 		}
 		next = max(next, u.ID+1)
-		chat, _ := updateChat(&u)
+		chat, ok := updateChat(&u)
+		if !ok {
+			log.Debug("skipping update without a chat", "update_id", u.ID)
+			continue
+		}
 		if _, ok := byChat[chat]; !ok {
 			order = append(order, chat)
 		}
@@ -266,23 +317,35 @@ func (p *Poller) store(ctx context.Context, batch []json.RawMessage) (int64, err
 	)
 	for _, chat := range order {
 		wg.Add(1)
-		go func(items []item) {
+		go func(chat int64, items []item) {
 			defer wg.Done()
+			fail := func(err error) {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+			us := make([]intake.Update, 0, len(items))
 			for _, it := range items {
-				dup, err := putUpdate(ctx, p.Store, p.Seal, p.ChatKey, p.now(), it.u, it.raw)
+				body, err := p.Seal(it.u.ID, it.raw)
 				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
+					fail(fmt.Errorf("sealing update %d: %w", it.u.ID, err))
 					return
 				}
+				us = append(us, intake.Update{ID: it.u.ID, Chat: p.ChatKey(chat), Body: body, Received: p.now()})
+			}
+			dups, err := p.Store.PutUpdates(ctx, us)
+			if err != nil {
+				fail(fmt.Errorf("storing updates: %w", err))
+				return
+			}
+			for i, dup := range dups {
 				if dup {
-					log.Debug("duplicate update", "update_id", it.u.ID)
+					log.Debug("duplicate update", "update_id", us[i].ID)
 				}
 			}
-		}(byChat[chat])
+		}(chat, byChat[chat])
 	}
 	wg.Wait()
 	if firstErr != nil {

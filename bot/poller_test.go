@@ -182,6 +182,18 @@ func (s *countingStore) PutUpdate(ctx context.Context, u intake.Update) (bool, e
 	return s.PollStore.PutUpdate(ctx, u)
 }
 
+// PutUpdates counts each update as a put; a call that reaches into the first failFirst puts fails.
+func (s *countingStore) PutUpdates(ctx context.Context, us []intake.Update) ([]bool, error) {
+	s.mu.Lock()
+	fail := s.puts < s.failFirst
+	s.puts += len(us)
+	s.mu.Unlock()
+	if fail {
+		return nil, fmt.Errorf("test: disk hiccup: %w", intake.ErrUnavailable)
+	}
+	return s.PollStore.PutUpdates(ctx, us)
+}
+
 func (s *countingStore) Puts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -298,6 +298,11 @@ func (s *countingStore) PutUpdate(ctx context.Context, u intake.Update) (bool, e
 	return s.Store.PutUpdate(ctx, u)
 }
 
+func (s *countingStore) PutUpdates(ctx context.Context, us []intake.Update) ([]bool, error) {
+	s.ops[opPutUpdate].Add(int64(len(us)))
+	return s.Store.PutUpdates(ctx, us)
+}
+
 func (s *countingStore) SetOffset(ctx context.Context, offset int64) error {
 	s.ops[opSetOffset].Add(1)
 	return s.Store.SetOffset(ctx, offset)

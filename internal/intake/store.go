@@ -166,6 +166,11 @@ type Inbox interface {
 	// InboxDedupTTL: then dup is true and nothing is written. Only after PutUpdate returns nil may
 	// the update be acknowledged to Telegram.
 	PutUpdate(ctx context.Context, u Update) (dup bool, err error)
+	// PutUpdates stores updates as PutUpdate does, in order, and reports which were duplicates.
+	// An engine may write them in one transaction; after an error some may be stored (their
+	// dedupe makes storing them again harmless). The edge stores one chat's updates of a
+	// getUpdates batch with one call.
+	PutUpdates(ctx context.Context, us []Update) (dups []bool, err error)
 	// NextUpdate returns the chat's pending update with the lowest ID, or nil (and no error).
 	NextUpdate(ctx context.Context, chat SessionKey) (*Update, error)
 	// PendingChats lists up to limit chats that have pending updates, each once, in no set order.

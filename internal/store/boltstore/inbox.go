@@ -21,42 +21,61 @@ func dedupeKey(id int64) []byte { return appendInt(nil, id) }
 
 // PutUpdate implements intake.Inbox.
 func (s *Store) PutUpdate(ctx context.Context, u intake.Update) (bool, error) {
-	dup := false
+	dups, err := s.PutUpdates(ctx, []intake.Update{u})
+	if err != nil {
+		return false, err
+	}
+	return dups[0], nil
+}
+
+// PutUpdates implements intake.Inbox: every update in one transaction, in order.
+func (s *Store) PutUpdates(ctx context.Context, us []intake.Update) ([]bool, error) {
+	dups := make([]bool, len(us))
 	err := s.update(ctx, func(tx *bolt.Tx, now time.Time) error {
-		dd := tx.Bucket(bucketDedupe)
-		dk := dedupeKey(u.ID)
-		var oldExpiry time.Time
-		if v := dd.Get(dk); v != nil {
-			if len(v) != timeLen {
-				return errCorrupt
-			}
-			if oldExpiry = readTime(v); !expired(oldExpiry, now) {
-				dup = true
-				return nil
-			}
-		}
-		expiry := now.Add(intake.InboxDedupTTL)
-		if err := dd.Put(dk, appendTime(nil, expiry)); err != nil {
-			return err
-		}
-		if err := setExpiry(tx, kindDedupe, dk, oldExpiry, expiry); err != nil {
-			return err
-		}
-		inbox := tx.Bucket(bucketInbox)
-		k := inboxKey(u.Chat, u.ID)
-		if inbox.Get(k) == nil {
-			// An update pending longer than the dedupe window is not counted twice.
-			if err := countPending(tx, u.Chat, +1); err != nil {
+		for i, u := range us {
+			var err error
+			if dups[i], err = putUpdate(tx, u, now); err != nil {
 				return err
 			}
 		}
-		v := appendTime(make([]byte, 0, timeLen+len(u.Body)), u.Received)
-		return inbox.Put(k, append(v, u.Body...))
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("boltstore: put update: %w", err)
+		return nil, fmt.Errorf("boltstore: put update: %w", err)
 	}
-	return dup, nil
+	return dups, nil
+}
+
+// putUpdate stores one update in tx unless its id is remembered (dup).
+func putUpdate(tx *bolt.Tx, u intake.Update, now time.Time) (bool, error) {
+	dd := tx.Bucket(bucketDedupe)
+	dk := dedupeKey(u.ID)
+	var oldExpiry time.Time
+	if v := dd.Get(dk); v != nil {
+		if len(v) != timeLen {
+			return false, errCorrupt
+		}
+		if oldExpiry = readTime(v); !expired(oldExpiry, now) {
+			return true, nil
+		}
+	}
+	expiry := now.Add(intake.InboxDedupTTL)
+	if err := dd.Put(dk, appendTime(nil, expiry)); err != nil {
+		return false, err
+	}
+	if err := setExpiry(tx, kindDedupe, dk, oldExpiry, expiry); err != nil {
+		return false, err
+	}
+	inbox := tx.Bucket(bucketInbox)
+	k := inboxKey(u.Chat, u.ID)
+	if inbox.Get(k) == nil {
+		// An update pending longer than the dedupe window is not counted twice.
+		if err := countPending(tx, u.Chat, +1); err != nil {
+			return false, err
+		}
+	}
+	v := appendTime(make([]byte, 0, timeLen+len(u.Body)), u.Received)
+	return false, inbox.Put(k, append(v, u.Body...))
 }
 
 // countPending adds d to a chat's number of pending updates.

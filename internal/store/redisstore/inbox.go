@@ -27,6 +27,19 @@ const dedupTTL = intake.InboxDedupTTL
 // PutUpdate implements intake.Inbox. The update, its place in the chat's order, the chat's place
 // among chats with pending updates and the dedupe marker (SET PX, on the server's clock) are
 // written by one script, so a duplicate racing the original sees one or the other, never half.
+// PutUpdates implements intake.Inbox: the updates one after another, in order (each is atomic on
+// its own; after an error some may be stored, and the dedupe makes the retry harmless).
+func (s *Store) PutUpdates(ctx context.Context, us []intake.Update) ([]bool, error) {
+	dups := make([]bool, len(us))
+	for i, u := range us {
+		var err error
+		if dups[i], err = s.PutUpdate(ctx, u); err != nil {
+			return nil, err
+		}
+	}
+	return dups, nil
+}
+
 func (s *Store) PutUpdate(ctx context.Context, u intake.Update) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: put update: %w", err)

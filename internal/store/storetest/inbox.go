@@ -212,3 +212,44 @@ func testInboxOffset(t *testing.T, s intake.Store, _ Options) {
 		}
 	}
 }
+
+// testInboxPutUpdates: several updates in one call are stored in order with the same dedupe as
+// PutUpdate, a repeat inside the call included.
+func testInboxPutUpdates(t *testing.T, s intake.Store, _ Options) {
+	if _, err := s.PutUpdate(ctx, intake.Update{ID: 20, Chat: "c", Body: []byte("earlier"), Received: t0}); err != nil {
+		t.Fatal(err)
+	}
+	us := []intake.Update{
+		{ID: 21, Chat: "c", Body: []byte("a"), Received: t0},
+		{ID: 20, Chat: "c", Body: []byte("again"), Received: t0}, // stored before: a duplicate
+		{ID: 22, Chat: "c", Body: []byte("b"), Received: t0},
+		{ID: 21, Chat: "c", Body: []byte("a twice"), Received: t0}, // repeated inside the call
+	}
+	dups, err := s.PutUpdates(ctx, us)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{false, true, false, true}; !slices.Equal(dups, want) {
+		t.Fatalf("dups %v, want %v", dups, want)
+	}
+	var got []string
+	for {
+		u, err := s.NextUpdate(ctx, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u == nil {
+			break
+		}
+		got = append(got, fmt.Sprintf("%d:%s", u.ID, u.Body))
+		if err := s.DoneUpdate(ctx, "c", u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"20:earlier", "21:a", "22:b"}; !slices.Equal(got, want) {
+		t.Fatalf("pending in order %v, want %v", got, want)
+	}
+	if dups, err := s.PutUpdates(ctx, nil); err != nil || len(dups) != 0 {
+		t.Fatalf("PutUpdates(nil) = %v, %v", dups, err)
+	}
+}

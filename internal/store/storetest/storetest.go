@@ -126,6 +126,7 @@ var tests = []test{
 	{"Inbox/DedupeAfterDone", testInboxDedupeAfterDone},
 	{"Inbox/DedupeExpires", testInboxDedupeExpires},
 	{"Inbox/PerChatOrder", testInboxOrder},
+	{"Inbox/PutUpdates", testInboxPutUpdates},
 	{"Inbox/PendingChats", testInboxPendingChats},
 	{"Inbox/Offset", testInboxOffset},
 	// Outbox.
