@@ -98,8 +98,8 @@ type caseChat struct {
 	Key    intake.SessionKey `json:"key"`
 }
 
-func personRecord(key intake.SessionKey) string { return "person:" + string(key) }
-func caseRecord(ref intake.Ref) string          { return "casechat:" + string(ref) }
+func personRecord(key intake.SessionKey) string { return intake.PersonRecord(key) }
+func caseRecord(ref intake.Ref) string          { return intake.CaseChatRecord(ref) }
 
 // dirGet reads and opens a sealed directory record into v; ok is false when there is none.
 func (d *Dispatcher) dirGet(ctx context.Context, name string, v any) (intake.Version, bool, error) {

@@ -414,9 +414,19 @@ func TestRetentionShredsOnlyClosedCasesPastTheirTime(t *testing.T) {
 	now := fx.now
 	closeAt(old, now.Add(-intake.DefaultRetention-time.Hour))
 	closeAt(recent, now.Add(-intake.DefaultRetention+time.Hour))
+	for _, ref := range []intake.Ref{old, recent} { // the relay's links back to the person's chat
+		if _, err := fx.store.PutDirRecord(ctx, intake.CaseChatRecord(ref), []byte("sealed chat id"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
 	n, err := fx.svc.ApplyRetention(ctx, now, intake.DefaultRetention)
 	if err != nil || n != 1 {
 		t.Fatalf("shredded %d: %v", n, err)
+	}
+	for ref, wantLink := range map[intake.Ref]bool{old: false, recent: true} {
+		if rec, _, err := fx.store.DirRecord(ctx, intake.CaseChatRecord(ref)); err != nil || (rec != nil) != wantLink {
+			t.Errorf("case %s: chat link present %v (%v), want %v", ref, rec != nil, err, wantLink)
+		}
 	}
 	for ref, wantShredded := range map[intake.Ref]bool{old: true, recent: false, open: false} {
 		c, body, err := fx.svc.OpenCase(ctx, ref)

@@ -331,6 +331,16 @@ func (s *Service) ApplyRetention(ctx context.Context, now time.Time, retention t
 	} else if err != nil {
 		return 0, err
 	}
+	// The way back from a shredded case to the person's chat (the relay's record) goes too.
+	for _, ref := range due {
+		_, ver, err := s.store.DirRecord(ctx, CaseChatRecord(ref))
+		if err == nil && ver != 0 {
+			err = s.store.DeleteDirRecord(ctx, CaseChatRecord(ref), ver)
+		}
+		if err != nil {
+			s.log.Error("removing a shredded case's chat link failed", "alert", true, "ref", string(ref), "err", err)
+		}
+	}
 
 	s.log.Info("retention applied", "shredded", len(due))
 	return len(due), nil
@@ -388,3 +398,8 @@ func (s *Service) LangOf(ctx context.Context, key SessionKey, hint string) local
 	}
 	return s.hintLang(hint)
 }
+
+// Names of the directory records that link people and their cases for the relay (the Telegram
+// edge writes them; retention and /forget remove them).
+func CaseChatRecord(ref Ref) string      { return "casechat:" + string(ref) }
+func PersonRecord(key SessionKey) string { return "person:" + string(key) }
