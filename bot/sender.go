@@ -459,6 +459,12 @@ func (s *Sender) send(ctx context.Context, client *tgbot.Bot, m intake.OutboxMes
 	cctx, cancel := context.WithTimeout(ctx, SendTimeout)
 	err = s.call(cctx, client, m.Chat, req)
 	cancel()
+	if req.paced() {
+		// Held again from the end of the call: arrivals at Telegram trail the starts by each
+		// request's transit, so pacing counted from the start alone can land two messages to
+		// one chat closer than Pacing.
+		s.holdChat(m.Chat, s.now().Add(s.pacing()))
+	}
 	if err == nil {
 		return s.settle(ctx, log, m, outcomeSent, time.Time{})
 	}
@@ -576,7 +582,7 @@ func (s *Sender) sendTracked(ctx context.Context, client *tgbot.Bot, chat intake
 // clear deletes a chat's tracked messages that are still deletable and sends the request's line.
 // It is safe to repeat: ids are untracked as soon as their deletion succeeded.
 func (s *Sender) clear(ctx context.Context, client *tgbot.Bot, chat intake.SessionKey, r OutboundRequest) error {
-	remained := false
+	remained, first := false, true
 	if s.Tracker != nil {
 		tracked, err := s.Tracker.TrackedMessages(ctx, chat)
 		if err != nil {
@@ -596,7 +602,15 @@ func (s *Sender) clear(ctx context.Context, client *tgbot.Bot, chat intake.Sessi
 				old = append(old, t.ID)
 			}
 		}
+		// The first call of a clear spends the token sendAll took for it; every other call
+		// takes its own, so a clear keeps the global rate.
 		for len(ids) > 0 {
+			if !first {
+				if err := s.take(ctx); err != nil {
+					return err
+				}
+			}
+			first = false
 			n := min(len(ids), MaxDeleteBatch)
 			chunk := ids[:n]
 			_, err := client.DeleteMessages(ctx, &tgbot.DeleteMessagesParams{ChatID: r.ChatID, MessageIDs: chunk})
@@ -625,6 +639,12 @@ func (s *Sender) clear(ctx context.Context, client *tgbot.Bot, chat intake.Sessi
 	}
 	if r.HTML == "" {
 		return nil
+	}
+	if !first {
+		// The closing line is one more call: it takes its own token of the global rate.
+		if err := s.take(ctx); err != nil {
+			return err
+		}
 	}
 	text := r.HTML
 	if remained && r.Partial != "" {

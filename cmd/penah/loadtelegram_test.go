@@ -915,16 +915,10 @@ func TestServeTelegramKeepsLimits(t *testing.T) {
 // TestServeTelegramClearsKeepLimit: the same with the 12 leaving with /exit, so that clearChat
 // (deleteMessages, then the neutral line's sendMessage) is in the mix.
 //
-// Known to fail: bot.Sender takes one token of the global rate per outbox request, and a clear
-// makes two calls (or more: one deleteMessages per 100 messages) on it — 36 calls in one second
-// when 11 clears came together. Skipped until the sender takes a token per call; set
-// PENAH_TEST_CLEAR_LIMIT=1 to run it.
+// A clear takes a token of the global rate for each of its calls (bot.Sender.clear).
 func TestServeTelegramClearsKeepLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the sender at its limits for several seconds")
-	}
-	if os.Getenv("PENAH_TEST_CLEAR_LIMIT") == "" {
-		t.Skip("known: a clearChat makes 2+ Bot API calls on one token of the global rate (BENCHMARKS.md, Telegram edge)")
 	}
 	calls := runLimitMix(t, true)
 	checkLimits(t, calls)

@@ -91,7 +91,7 @@ func parseServe(args []string, getenv env, stderr io.Writer) (*serveConfig, erro
 	fl.StringVar(&c.routingFile, "routing", "", "routing rules file (env PENAH_ROUTING; default: the shipped rules, see `penah routing check`)")
 	fl.BoolVar(&c.dev, "dev", false, "create development keys when there is no master key (never for real cases)")
 	fl.Float64Var(&c.rate, "rate", bot.SendRate, "global limit of Bot API sends per second")
-	fl.DurationVar(&c.pacing, "pacing", bot.ChatPacing, "least time between two messages to one chat")
+	fl.DurationVar(&c.pacing, "pacing", bot.ChatPacing, "least time between two messages to one chat (0 means the default; use 1ns for none)")
 	fl.IntVar(&c.workers, "workers", bot.DispatchWorkers, "chats worked on at once")
 	fl.IntVar(&c.sendWorkers, "send-workers", bot.SendWorkers, "Bot API requests in flight at once (the rate limit applies on top)")
 	fl.IntVar(&c.floodLimit, "flood-limit", bot.FloodLimit, "updates one person may send per minute before one notice and silence (-1: off)")
