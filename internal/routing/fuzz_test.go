@@ -55,7 +55,8 @@ func FuzzParseRules(f *testing.F) {
 			}
 			return
 		}
-		lines := bytes.Count(data, []byte("\n")) + 1
+		// Lines as YAML counts them: a CR alone ends a line too.
+		lines := bytes.Count(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")), []byte("\n")) + bytes.Count(bytes.ReplaceAll(data, []byte("\r\n"), nil), []byte("\r")) + 1
 		ps := r.Validate(v)
 		for _, p := range ps {
 			if p.File != "fuzz.yaml" || p.Line < 1 || p.Line > lines {
