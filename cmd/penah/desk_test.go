@@ -439,10 +439,7 @@ func TestDeskClaimRace(t *testing.T) {
 	startServeWith(t, fake, rigOptions{args: []string{"--flood-limit", "-1"}}, func(c *serveConfig) { c.roster = roster })
 	a, b := fake.User(9001), fake.User(9002)
 	person := fake.User(7201, telegramtest.WithLanguageCode("en"))
-	_, steps := readGolden(t, "en-skip-everything.txt")
-	playGolden(t, fake, person, steps)
-	ms := fake.BotMessages(7201)
-	ref, _ := refIn(ms[len(ms)-1].Text)
+	ref := submitCase(t, fake, person, "en-skip-everything.txt")
 	lastText(t, fake, 9001, ref)
 	lastText(t, fake, 9002, ref)
 	for round := 0; round < 100; round++ {
@@ -501,10 +498,7 @@ func TestDeskRelayArabicAndBlocked(t *testing.T) {
 	startServeWith(t, fake, rigOptions{}, func(c *serveConfig) { c.roster = roster })
 	officer := fake.User(9002)
 	person := fake.User(7301, telegramtest.WithLanguageCode("ar"))
-	_, steps := readGolden(t, "ar-skip-everything.txt")
-	playGolden(t, fake, person, steps)
-	ms := fake.BotMessages(7301)
-	ref, _ := refIn(ms[len(ms)-1].Text)
+	ref := submitCase(t, fake, person, "ar-skip-everything.txt")
 	lastText(t, fake, 9002, ref)
 	officer.Press("d:c:" + ref)
 	lastText(t, fake, 9002, "أصبحت لديك")
@@ -763,10 +757,7 @@ func TestDeskIdleReminder(t *testing.T) {
 	})
 	officer := fake.User(9003)
 	person := fake.User(7601, telegramtest.WithLanguageCode("en"))
-	_, steps := readGolden(t, "en-skip-everything.txt")
-	playGolden(t, fake, person, steps)
-	ms := fake.BotMessages(7601)
-	ref, _ := refIn(ms[len(ms)-1].Text)
+	ref := submitCase(t, fake, person, "en-skip-everything.txt")
 	lastText(t, fake, 9003, ref)
 	officer.Press("d:c:" + ref)
 	lastText(t, fake, 9003, "is yours")
@@ -782,4 +773,17 @@ func TestDeskIdleReminder(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d idle reminders, want 1", n)
 	}
+}
+
+// submitCase plays a golden intake for the person and returns the reference of the case it sent.
+func submitCase(t *testing.T, fake *telegramtest.Server, p *telegramtest.Person, script string) string {
+	t.Helper()
+	_, steps := readGolden(t, script)
+	playGolden(t, fake, p, steps)
+	ms := fake.BotMessages(p.ChatID())
+	ref, ok := refIn(ms[len(ms)-1].Text)
+	if !ok {
+		t.Fatalf("no case reference in %q", ms[len(ms)-1].Text)
+	}
+	return ref
 }
